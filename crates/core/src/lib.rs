@@ -1,0 +1,25 @@
+//! The pure domain core of openwarp.
+//!
+//! Everything in this crate is a plain function over plain types: no database,
+//! no clock (callers pass `today`), no network, no async. That makes the rules a
+//! WARP lives by — who may see which organisation, what a member pays, what a
+//! valid e-mail address is — cheap to test exhaustively and impossible to
+//! bypass by going around the web layer.
+//!
+//! Outer layers (`openwarp-store`, `openwarp-web`, the `openwarp` binary) parse
+//! untrusted input into these types at the edge and trust them afterwards.
+
+pub mod access;
+pub mod account;
+pub mod ids;
+pub mod membership;
+pub mod validation;
+
+pub use access::{Actor, Denied};
+pub use account::{Email, Password, Role};
+pub use ids::{OrgId, UserId};
+pub use membership::{
+    Contact, CouncilType, FeeSchedule, Governance, MembershipStatus, OrganisationDraft, Pence,
+    RenewalState,
+};
+pub use validation::{FieldError, ValidationErrors};

@@ -1,0 +1,84 @@
+//! `cargo xtask`: developer and CI automation for the openwarp workspace.
+//!
+//! This binary replaces shell scripts with plain Rust so the same steps run
+//! identically on a developer machine and in CI (`.ci/run` calls
+//! `cargo xtask ci` on a clean clone with `CI=true`). It is invoked through the
+//! cargo alias in `.cargo/config.toml` and depends only on `std` and `anyhow`.
+//!
+//! Subcommands:
+//!
+//! * `ci [--no-postgres] [--no-browser]`: formatting check, clippy, then the
+//!   whole test suite against a throwaway PostgreSQL cluster and a real
+//!   Chromium + ChromeDriver, whose locations reach the tests through the
+//!   `OPENWARP_TEST_POSTGRES_URL`, `OPENWARP_TEST_CHROMEDRIVER` and
+//!   `OPENWARP_TEST_CHROMIUM` environment variables.
+//! * `postgres`: start a throwaway PostgreSQL cluster, print its URL and keep
+//!   it running until Enter is pressed (or stdin closes).
+//! * `browser-deps`: install (if needed, via apt) and check Chromium and
+//!   ChromeDriver, then print their paths and versions.
+
+mod chromium;
+mod ci;
+mod postgres;
+mod util;
+
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  ci [--no-postgres] [--no-browser]
+                  run the full CI pipeline: fmt check, clippy, and tests against a
+                  throwaway PostgreSQL cluster and Chromium/ChromeDriver
+                  (the --no-* flags skip provisioning; refused when CI=true)
+  postgres        start a throwaway PostgreSQL cluster, print its URL and keep it
+                  running until Enter is pressed
+  browser-deps    install/check Chromium and ChromeDriver and print their versions
+  help            print this message";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("xtask: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &[String]) -> Result<()> {
+    let Some((command, rest)) = args.split_first() else {
+        eprintln!("{USAGE}");
+        bail!("no command given");
+    };
+    match command.as_str() {
+        "ci" => ci::run(&ci::Options::parse(rest)?),
+        "postgres" => {
+            no_extra_args(command, rest)?;
+            postgres::run_interactive()
+        }
+        "browser-deps" => {
+            no_extra_args(command, rest)?;
+            chromium::run_browser_deps()
+        }
+        "help" | "--help" | "-h" => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        other => {
+            eprintln!("{USAGE}");
+            bail!("unknown command `{other}`")
+        }
+    }
+}
+
+fn no_extra_args(command: &str, rest: &[String]) -> Result<()> {
+    if let Some(arg) = rest.first() {
+        bail!("`{command}` takes no arguments, got `{arg}`");
+    }
+    Ok(())
+}
