@@ -25,6 +25,9 @@ mod invitations;
 mod orgs;
 mod users;
 
+#[cfg(feature = "testing")]
+pub mod testing;
+
 pub use audit::{AuditEntry, AuditRecord};
 pub use auth::{ApiToken, LoginFailures, Session, TokenUse};
 pub use invitations::{AcceptError, Invitation, InvitationState};
@@ -183,6 +186,14 @@ impl Store {
             Db::Postgres(p) => p.close().await,
         }
     }
+}
+
+/// The current time, truncated to whole microseconds: the precision both
+/// backends store, so a value read back equals the value written.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::{DurationRound, TimeDelta};
+    let t = chrono::Utc::now();
+    t.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(t)
 }
 
 /// Hide any password in a database URL before it reaches a log or message.

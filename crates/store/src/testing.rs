@@ -1,0 +1,104 @@
+#![allow(clippy::expect_used, clippy::panic)] // test support: failing loudly is the point
+//! Test support: a fresh, migrated database per test, on every backend
+//! available. SQLite always (a temporary file); PostgreSQL when
+//! `OPENWARP_TEST_POSTGRES_URL` names a server we may create databases on
+//! (`cargo xtask ci` starts one). Under `CI=true` a missing PostgreSQL is a
+//! failure, not a skip.
+
+use crate::{Backend, Store};
+use sqlx::Connection;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Environment variable naming a PostgreSQL superuser URL for tests.
+pub const POSTGRES_URL_VAR: &str = "OPENWARP_TEST_POSTGRES_URL";
+
+/// A fresh database; the temporary directory lives as long as this value.
+pub struct TestDb {
+    pub store: Store,
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    pub fn backend(&self) -> Backend {
+        self.store.backend()
+    }
+}
+
+/// Whether we are running under CI, where every backend is mandatory.
+pub fn under_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// A fresh migrated SQLite database in a temporary directory.
+pub async fn sqlite() -> TestDb {
+    let dir = tempfile::tempdir().expect("create a temporary directory");
+    let url = format!("sqlite://{}", dir.path().join("openwarp-test.db").display());
+    let store = Store::connect(&url).await.expect("open SQLite");
+    store.migrate().await.expect("migrate SQLite");
+    TestDb {
+        store,
+        url,
+        _dir: Some(dir),
+    }
+}
+
+/// The PostgreSQL server URL for tests, if one is configured. Panics under CI
+/// when none is, so a broken CI setup cannot pass by skipping.
+pub fn postgres_server() -> Option<String> {
+    match std::env::var(POSTGRES_URL_VAR) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if under_ci() => panic!(
+            "{POSTGRES_URL_VAR} is not set but CI=true: PostgreSQL tests must run in CI (use `cargo xtask ci`)"
+        ),
+        _ => {
+            eprintln!(
+                "note: {POSTGRES_URL_VAR} not set; skipping PostgreSQL (run `cargo xtask ci` to include it)"
+            );
+            None
+        }
+    }
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A fresh, empty PostgreSQL database (not migrated) on the test server, or
+/// `None` when no server is configured outside CI.
+pub async fn postgres_empty_url() -> Option<String> {
+    let server = postgres_server()?;
+    let name = format!(
+        "openwarp_test_{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        chrono::Utc::now().timestamp_subsec_nanos()
+    );
+    let mut admin = sqlx::PgConnection::connect(&server)
+        .await
+        .expect("connect to the PostgreSQL test server");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .expect("create a test database");
+    let _ = admin.close().await;
+    let base = server.rsplit_once('/').map_or(server.as_str(), |(b, _)| b);
+    Some(format!("{base}/{name}"))
+}
+
+/// A fresh migrated PostgreSQL database, or `None` outside CI without a server.
+pub async fn postgres() -> Option<TestDb> {
+    let url = postgres_empty_url().await?;
+    let store = Store::connect(&url).await.expect("open PostgreSQL");
+    store.migrate().await.expect("migrate PostgreSQL");
+    Some(TestDb {
+        store,
+        url,
+        _dir: None,
+    })
+}
+
+/// One fresh database per available backend: SQLite, then PostgreSQL.
+pub async fn all_backends() -> Vec<TestDb> {
+    let mut dbs = vec![sqlite().await];
+    dbs.extend(postgres().await);
+    dbs
+}

@@ -1,0 +1,740 @@
+//! The storage contract, run against every backend: SQLite always, PostgreSQL
+//! when `OPENWARP_TEST_POSTGRES_URL` is set (always under `cargo xtask ci`).
+
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use openwarp_core::membership::OrganisationInput;
+use openwarp_core::{Email, OrgId, OrganisationDraft, Role, UserId};
+use openwarp_store::testing::{TestDb, all_backends};
+use openwarp_store::{
+    AcceptError, AuditEntry, InvitationState, NewUser, Store, StoreError, TokenUse,
+};
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 9, 30, 0)
+        .single()
+        .expect("valid time")
+}
+
+fn draft(name: &str, kind: &str) -> OrganisationDraft {
+    OrganisationInput {
+        name: name.into(),
+        council_type: kind.into(),
+        employers_member: true,
+        renewal_date: "2027-04-01".into(),
+        senior_officer_name: "Sam Officer".into(),
+        senior_officer_email: "sam.officer@example.gov.uk".into(),
+        ..OrganisationInput::default()
+    }
+    .validate()
+    .expect("valid draft")
+}
+
+fn email(s: &str) -> Email {
+    Email::parse(s).expect("valid e-mail")
+}
+
+async fn user(store: &Store, addr: &str, role: Role, org: Option<OrgId>) -> openwarp_store::User {
+    store
+        .create_user(
+            &NewUser {
+                email: email(addr),
+                display_name: addr.split('@').next().unwrap_or("x").into(),
+                role,
+                org_id: org,
+                password_hash: "$argon2id$placeholder".into(),
+            },
+            t0(),
+        )
+        .await
+        .expect("create user")
+}
+
+async fn backends() -> Vec<TestDb> {
+    let dbs = all_backends().await;
+    for db in &dbs {
+        eprintln!("running on {}", db.backend().name());
+    }
+    dbs
+}
+
+#[tokio::test]
+async fn migrations_are_idempotent() {
+    for db in backends().await {
+        db.store.migrate().await.expect("second migrate is a no-op");
+        db.store.ping().await.expect("ping");
+    }
+}
+
+#[tokio::test]
+async fn organisations_round_trip_and_names_are_unique() {
+    for db in backends().await {
+        let s = &db.store;
+        let kent = s
+            .create_org(&draft("Kent County Council", "county"), t0())
+            .await
+            .expect("create");
+        assert_eq!(kent.name, "Kent County Council");
+        assert_eq!(
+            kent.renewal_date,
+            NaiveDate::from_ymd_opt(2027, 4, 1).expect("date")
+        );
+        assert_eq!(
+            kent.governance.senior_officer.email,
+            "sam.officer@example.gov.uk"
+        );
+        assert_eq!(kent.created_at, t0());
+        assert_eq!(s.get_org(kent.id).await.expect("get"), Some(kent.clone()));
+
+        // Same name in another case and spacing is a conflict and writes nothing.
+        let dup = s
+            .create_org(&draft("kent  county COUNCIL", "unitary"), t0())
+            .await;
+        assert!(
+            matches!(dup, Err(StoreError::Conflict(ref m)) if m.contains("already exists")),
+            "{dup:?}"
+        );
+        assert_eq!(s.list_orgs().await.expect("list").len(), 1);
+
+        let medway = s
+            .create_org(&draft("Medway Council", "unitary"), t0())
+            .await
+            .expect("create");
+        let names: Vec<_> = s
+            .list_orgs()
+            .await
+            .expect("list")
+            .into_iter()
+            .map(|o| o.name)
+            .collect();
+        assert_eq!(names, ["Kent County Council", "Medway Council"]);
+
+        // Renaming onto an existing name is refused and leaves the record unchanged.
+        let clash = s
+            .update_org(medway.id, &draft("KENT county council", "unitary"), t0())
+            .await;
+        assert!(matches!(clash, Err(StoreError::Conflict(_))));
+        assert_eq!(
+            s.get_org(medway.id).await.expect("get"),
+            Some(medway.clone())
+        );
+
+        let mut changed = medway.draft();
+        changed.employers_member = false;
+        changed.governance.lead_member.name = "Cllr Jones".into();
+        let later = t0() + Duration::hours(1);
+        let updated = s
+            .update_org(medway.id, &changed, later)
+            .await
+            .expect("update");
+        assert!(!updated.employers_member);
+        assert_eq!(updated.governance.lead_member.name, "Cllr Jones");
+        assert_eq!(updated.updated_at, later);
+        assert_eq!(updated.created_at, t0());
+
+        assert!(matches!(
+            s.update_org(OrgId(9999), &changed, later).await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert_eq!(
+            s.find_org_by_name(" medway   council ")
+                .await
+                .expect("find")
+                .map(|o| o.id),
+            Some(medway.id)
+        );
+    }
+}
+
+#[tokio::test]
+async fn users_are_unique_by_email_and_tied_to_their_role() {
+    for db in backends().await {
+        let s = &db.store;
+        let org = s
+            .create_org(&draft("Dover District Council", "district_borough"), t0())
+            .await
+            .expect("org");
+        let op = user(s, "ops@warp.example", Role::Operator, None).await;
+        let lead = user(s, "Lead@Dover.gov.uk", Role::MemberLead, Some(org.id)).await;
+        assert_eq!(lead.email, "lead@dover.gov.uk");
+        assert_eq!(lead.actor().org_id, Some(org.id));
+
+        let dup = s
+            .create_user(
+                &NewUser {
+                    email: email("LEAD@dover.gov.uk"),
+                    display_name: "Someone".into(),
+                    role: Role::MemberUser,
+                    org_id: Some(org.id),
+                    password_hash: "x".into(),
+                },
+                t0(),
+            )
+            .await;
+        assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
+
+        // An operator cannot belong to an organisation, a member must.
+        let bad = s
+            .create_user(
+                &NewUser {
+                    email: email("x@warp.example"),
+                    display_name: "X".into(),
+                    role: Role::Operator,
+                    org_id: Some(org.id),
+                    password_hash: "x".into(),
+                },
+                t0(),
+            )
+            .await;
+        assert!(matches!(bad, Err(StoreError::Conflict(_))));
+
+        // Foreign keys are enforced: no user in an organisation that does not exist.
+        let orphan = s
+            .create_user(
+                &NewUser {
+                    email: email("orphan@nowhere.gov.uk"),
+                    display_name: "Orphan".into(),
+                    role: Role::MemberUser,
+                    org_id: Some(OrgId(424242)),
+                    password_hash: "x".into(),
+                },
+                t0(),
+            )
+            .await;
+        assert!(matches!(orphan, Err(StoreError::Database(_))), "{orphan:?}");
+
+        let found = s
+            .find_user_by_email("  LEAD@DOVER.GOV.UK ")
+            .await
+            .expect("find")
+            .expect("exists");
+        assert_eq!(found.user.id, lead.id);
+        assert_eq!(found.password_hash, "$argon2id$placeholder");
+
+        let member = user(s, "user@dover.gov.uk", Role::MemberUser, Some(org.id)).await;
+        let in_org: Vec<_> = s
+            .list_users(Some(org.id))
+            .await
+            .expect("list")
+            .into_iter()
+            .map(|u| u.id)
+            .collect();
+        assert_eq!(in_org, [lead.id, member.id]);
+        let ops: Vec<_> = s
+            .list_users(None)
+            .await
+            .expect("list")
+            .into_iter()
+            .map(|u| u.id)
+            .collect();
+        assert_eq!(ops, [op.id]);
+        assert_eq!(s.user_counts().await.expect("counts"), [(org.id, 2)]);
+
+        s.set_user_disabled(member.id, true, t0())
+            .await
+            .expect("disable");
+        assert!(
+            s.get_user(member.id)
+                .await
+                .expect("get")
+                .expect("exists")
+                .disabled
+        );
+        assert_eq!(s.user_counts().await.expect("counts"), [(org.id, 1)]);
+        assert!(matches!(
+            s.set_user_disabled(UserId(777), true, t0()).await,
+            Err(StoreError::NotFound(_))
+        ));
+    }
+}
+
+#[tokio::test]
+async fn invitations_are_single_use_and_expire() {
+    for db in backends().await {
+        let s = &db.store;
+        let org = s
+            .create_org(&draft("Ashford Borough Council", "district_borough"), t0())
+            .await
+            .expect("org");
+        let op = user(s, "ops@warp.example", Role::Operator, None).await;
+        let week = Duration::days(7);
+
+        let (inv, token) = s
+            .create_invitation(
+                &email("new.lead@ashford.gov.uk"),
+                Role::MemberLead,
+                Some(org.id),
+                Some(op.id),
+                t0(),
+                week,
+            )
+            .await
+            .expect("invite");
+        assert_eq!(inv.state(t0()), InvitationState::Pending);
+        assert_eq!(inv.expires_at, t0() + week);
+        assert_eq!(
+            s.pending_invitations(Some(org.id), t0())
+                .await
+                .expect("pending")
+                .len(),
+            1
+        );
+        assert_eq!(
+            s.invitation_by_token(&token)
+                .await
+                .expect("lookup")
+                .map(|i| i.id),
+            Some(inv.id)
+        );
+
+        let created = s
+            .accept_invitation(&token, "New Lead", "hash", t0() + Duration::hours(1))
+            .await
+            .expect("accept");
+        assert_eq!(created.role, Role::MemberLead);
+        assert_eq!(created.org_id, Some(org.id));
+        assert_eq!(created.email, "new.lead@ashford.gov.uk");
+
+        let again = s
+            .accept_invitation(&token, "Second Go", "hash", t0() + Duration::hours(2))
+            .await;
+        assert!(matches!(again, Err(AcceptError::AlreadyUsed)), "{again:?}");
+        assert!(
+            s.pending_invitations(Some(org.id), t0())
+                .await
+                .expect("pending")
+                .is_empty()
+        );
+
+        // Inviting someone who already has an account is refused up front.
+        let taken = s
+            .create_invitation(
+                &email("new.lead@ashford.gov.uk"),
+                Role::MemberUser,
+                Some(org.id),
+                Some(op.id),
+                t0(),
+                week,
+            )
+            .await;
+        assert!(matches!(taken, Err(StoreError::Conflict(_))));
+
+        let (_, late) = s
+            .create_invitation(
+                &email("late@ashford.gov.uk"),
+                Role::MemberUser,
+                Some(org.id),
+                Some(op.id),
+                t0(),
+                week,
+            )
+            .await
+            .expect("invite");
+        let expired = s
+            .accept_invitation(&late, "Late", "hash", t0() + week + Duration::seconds(1))
+            .await;
+        assert!(matches!(expired, Err(AcceptError::Expired)));
+        assert!(
+            s.find_user_by_email("late@ashford.gov.uk")
+                .await
+                .expect("find")
+                .is_none()
+        );
+
+        let (withdrawn, w_token) = s
+            .create_invitation(
+                &email("w@ashford.gov.uk"),
+                Role::MemberUser,
+                Some(org.id),
+                Some(op.id),
+                t0(),
+                week,
+            )
+            .await
+            .expect("invite");
+        assert!(
+            s.revoke_invitation(withdrawn.id, t0())
+                .await
+                .expect("revoke")
+        );
+        assert!(
+            !s.revoke_invitation(withdrawn.id, t0())
+                .await
+                .expect("revoke twice")
+        );
+        assert!(matches!(
+            s.accept_invitation(&w_token, "W", "h", t0()).await,
+            Err(AcceptError::Revoked)
+        ));
+        assert!(matches!(
+            s.accept_invitation("nonsense", "W", "h", t0()).await,
+            Err(AcceptError::NotFound)
+        ));
+
+        // Two invitations to one address: once one is used, the other fails and stays unused.
+        let (_, first) = s
+            .create_invitation(
+                &email("twice@ashford.gov.uk"),
+                Role::MemberUser,
+                Some(org.id),
+                Some(op.id),
+                t0(),
+                week,
+            )
+            .await
+            .expect("invite");
+        let (second_inv, second) = s
+            .create_invitation(
+                &email("twice@ashford.gov.uk"),
+                Role::MemberUser,
+                Some(org.id),
+                Some(op.id),
+                t0(),
+                week,
+            )
+            .await
+            .expect("invite");
+        s.accept_invitation(&first, "Twice", "h", t0())
+            .await
+            .expect("accept first");
+        assert!(matches!(
+            s.accept_invitation(&second, "Twice", "h", t0()).await,
+            Err(AcceptError::EmailTaken(_))
+        ));
+        let second_inv = s
+            .get_invitation(second_inv.id)
+            .await
+            .expect("get")
+            .expect("exists");
+        assert_eq!(second_inv.accepted_at, None);
+
+        // Role and organisation must agree.
+        let bad = s
+            .create_invitation(
+                &email("op2@warp.example"),
+                Role::Operator,
+                Some(org.id),
+                None,
+                t0(),
+                week,
+            )
+            .await;
+        assert!(matches!(bad, Err(StoreError::Conflict(_))));
+    }
+}
+
+#[tokio::test]
+async fn sessions_expire_slide_and_end_when_user_is_disabled() {
+    for db in backends().await {
+        let s = &db.store;
+        let org = s
+            .create_org(&draft("Lewes District Council", "district_borough"), t0())
+            .await
+            .expect("org");
+        let u = user(s, "u@lewes.gov.uk", Role::MemberUser, Some(org.id)).await;
+        let ttl = Duration::hours(8);
+        let (token, session) = s.create_session(&u, t0(), ttl).await.expect("session");
+        assert_eq!(session.expires_at, t0() + ttl);
+
+        let found = s
+            .session_by_token(&token, t0() + Duration::hours(2), ttl)
+            .await
+            .expect("lookup")
+            .expect("live");
+        assert_eq!(found.user.id, u.id);
+        assert_eq!(found.csrf_token, session.csrf_token);
+        // Activity slid the expiry forward.
+        assert_eq!(found.expires_at, t0() + Duration::hours(2) + ttl);
+        // Past the original expiry but within the slid one: still live (and slides again).
+        let at9 = t0() + Duration::hours(9);
+        assert!(
+            s.session_by_token(&token, at9, ttl)
+                .await
+                .expect("lookup")
+                .is_some()
+        );
+        assert!(
+            s.session_by_token(&token, at9 + ttl + Duration::seconds(1), ttl)
+                .await
+                .expect("lookup")
+                .is_none()
+        );
+        assert!(
+            s.session_by_token("wrong", t0(), ttl)
+                .await
+                .expect("lookup")
+                .is_none()
+        );
+
+        let (token2, _) = s.create_session(&u, t0(), ttl).await.expect("session");
+        s.set_user_disabled(u.id, true, t0())
+            .await
+            .expect("disable");
+        assert!(
+            s.session_by_token(&token2, t0(), ttl)
+                .await
+                .expect("lookup")
+                .is_none()
+        );
+        s.set_user_disabled(u.id, false, t0())
+            .await
+            .expect("enable");
+        // Disabling deleted the session: re-enabling does not bring it back.
+        assert!(
+            s.session_by_token(&token2, t0(), ttl)
+                .await
+                .expect("lookup")
+                .is_none()
+        );
+
+        let (token3, _) = s.create_session(&u, t0(), ttl).await.expect("session");
+        s.delete_session(&token3).await.expect("sign out");
+        assert!(
+            s.session_by_token(&token3, t0(), ttl)
+                .await
+                .expect("lookup")
+                .is_none()
+        );
+        let (token4, _) = s.create_session(&u, t0(), ttl).await.expect("session");
+        assert_eq!(
+            s.purge_expired(t0() + Duration::days(30))
+                .await
+                .expect("purge"),
+            1
+        );
+        assert!(
+            s.session_by_token(&token4, t0(), ttl)
+                .await
+                .expect("lookup")
+                .is_none()
+        );
+    }
+}
+
+#[tokio::test]
+async fn password_resets_are_single_use_and_end_sessions() {
+    for db in backends().await {
+        let s = &db.store;
+        let op = user(s, "ops@warp.example", Role::Operator, None).await;
+        let ttl = Duration::hours(8);
+        let (session, _) = s.create_session(&op, t0(), ttl).await.expect("session");
+
+        let old = s
+            .create_password_reset(op.id, None, t0(), Duration::hours(1))
+            .await
+            .expect("reset");
+        let token = s
+            .create_password_reset(op.id, None, t0(), Duration::hours(1))
+            .await
+            .expect("reset");
+        // Issuing a new link cancels the previous one.
+        assert_eq!(
+            s.password_reset_user(&old, t0())
+                .await
+                .expect("lookup")
+                .err(),
+            Some(TokenUse::Used)
+        );
+        assert_eq!(
+            s.password_reset_user(&token, t0())
+                .await
+                .expect("lookup")
+                .map(|u| u.id),
+            Ok(op.id)
+        );
+        assert_eq!(
+            s.password_reset_user(&token, t0() + Duration::hours(2))
+                .await
+                .expect("lookup")
+                .err(),
+            Some(TokenUse::Expired)
+        );
+
+        assert_eq!(
+            s.use_password_reset(&token, "new-hash", t0())
+                .await
+                .expect("use"),
+            Ok(op.id)
+        );
+        assert_eq!(
+            s.use_password_reset(&token, "other", t0())
+                .await
+                .expect("use"),
+            Err(TokenUse::Used)
+        );
+        assert_eq!(
+            s.use_password_reset("nope", "other", t0())
+                .await
+                .expect("use"),
+            Err(TokenUse::Unknown)
+        );
+        let stored = s
+            .find_user_by_email("ops@warp.example")
+            .await
+            .expect("find")
+            .expect("exists");
+        assert_eq!(stored.password_hash, "new-hash");
+        assert!(
+            s.session_by_token(&session, t0(), ttl)
+                .await
+                .expect("lookup")
+                .is_none()
+        );
+
+        let late = s
+            .create_password_reset(op.id, None, t0(), Duration::hours(1))
+            .await
+            .expect("reset");
+        assert_eq!(
+            s.use_password_reset(&late, "late", t0() + Duration::hours(2))
+                .await
+                .expect("use"),
+            Err(TokenUse::Expired)
+        );
+        let stored = s
+            .find_user_by_email("ops@warp.example")
+            .await
+            .expect("find")
+            .expect("exists");
+        assert_eq!(stored.password_hash, "new-hash");
+    }
+}
+
+#[tokio::test]
+async fn api_tokens_authenticate_until_revoked() {
+    for db in backends().await {
+        let s = &db.store;
+        let a = user(s, "a@warp.example", Role::Operator, None).await;
+        let b = user(s, "b@warp.example", Role::Operator, None).await;
+        let (meta, secret) = s
+            .create_api_token(a.id, "reporting script", t0())
+            .await
+            .expect("token");
+        assert!(secret.starts_with("owp_"));
+        assert_eq!(
+            s.api_token_user(&secret, t0())
+                .await
+                .expect("auth")
+                .map(|u| u.id),
+            Some(a.id)
+        );
+        let listed = s.list_api_tokens(a.id).await.expect("list");
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].last_used_at, Some(t0()));
+        assert!(s.list_api_tokens(b.id).await.expect("list").is_empty());
+
+        // Someone else's token cannot be revoked.
+        assert!(
+            !s.revoke_api_token(b.id, meta.id, t0())
+                .await
+                .expect("revoke")
+        );
+        assert!(
+            s.api_token_user(&secret, t0())
+                .await
+                .expect("auth")
+                .is_some()
+        );
+        assert!(
+            s.revoke_api_token(a.id, meta.id, t0())
+                .await
+                .expect("revoke")
+        );
+        assert!(
+            s.api_token_user(&secret, t0())
+                .await
+                .expect("auth")
+                .is_none()
+        );
+
+        let (_, secret2) = s
+            .create_api_token(a.id, "second", t0())
+            .await
+            .expect("token");
+        s.set_user_disabled(a.id, true, t0())
+            .await
+            .expect("disable");
+        assert!(
+            s.api_token_user(&secret2, t0())
+                .await
+                .expect("auth")
+                .is_none()
+        );
+    }
+}
+
+#[tokio::test]
+async fn login_failures_are_counted_per_address_and_ip() {
+    for db in backends().await {
+        let s = &db.store;
+        for i in 0..3 {
+            s.record_login_failure("x@y.gov.uk", "10.0.0.1", t0() + Duration::minutes(i))
+                .await
+                .expect("record");
+        }
+        s.record_login_failure("z@y.gov.uk", "10.0.0.1", t0())
+            .await
+            .expect("record");
+        let f = s
+            .login_failures_since("x@y.gov.uk", "10.0.0.1", t0() - Duration::minutes(1))
+            .await
+            .expect("count");
+        assert_eq!((f.for_email, f.from_ip), (3, 4));
+        let f = s
+            .login_failures_since("x@y.gov.uk", "10.0.0.9", t0() + Duration::seconds(30))
+            .await
+            .expect("count");
+        assert_eq!((f.for_email, f.from_ip), (2, 0));
+        s.clear_login_failures("x@y.gov.uk").await.expect("clear");
+        let f = s
+            .login_failures_since("x@y.gov.uk", "10.0.0.1", t0() - Duration::minutes(1))
+            .await
+            .expect("count");
+        assert_eq!((f.for_email, f.from_ip), (0, 1));
+    }
+}
+
+#[tokio::test]
+async fn audit_log_is_newest_first_and_pages() {
+    for db in backends().await {
+        let s = &db.store;
+        for i in 0..5 {
+            s.audit(
+                AuditEntry {
+                    actor_user_id: None,
+                    actor: "cli",
+                    action: "org.create",
+                    org_id: None,
+                    target: &format!("org:{i}"),
+                    detail: serde_json::json!({ "n": i }),
+                    ip: None,
+                },
+                t0() + Duration::seconds(i),
+            )
+            .await
+            .expect("audit");
+        }
+        let page = s.audit_log(2, None).await.expect("log");
+        let targets: Vec<_> = page.iter().map(|r| r.target.as_str()).collect();
+        assert_eq!(targets, ["org:4", "org:3"]);
+        assert_eq!(page[0].detail, r#"{"n":4}"#);
+        let next = s.audit_log(10, Some(page[1].id)).await.expect("log");
+        assert_eq!(next.len(), 3);
+        assert_eq!(next[0].target, "org:2");
+    }
+}
+
+#[tokio::test]
+async fn sqlite_runs_in_wal_mode() {
+    let db = openwarp_store::testing::sqlite().await;
+    let org = db
+        .store
+        .create_org(&draft("Wealden District Council", "district_borough"), t0())
+        .await
+        .expect("org");
+    assert!(org.id.0 > 0);
+    let path = db.url.trim_start_matches("sqlite://");
+    assert!(
+        std::path::Path::new(&format!("{path}-wal")).exists(),
+        "no WAL file beside {path}"
+    );
+}
