@@ -57,6 +57,14 @@ impl Actor {
         }
     }
 
+    /// Seeing a user that belongs to `org` (`None` = the operator team).
+    pub fn can_view_org_opt(&self, org: Option<OrgId>) -> Allowed {
+        match org {
+            Some(o) => self.can_view_org(o),
+            None => self.require_operator(),
+        }
+    }
+
     /// Creating organisations, changing type, fee basis, status and renewal.
     pub fn can_edit_membership(&self) -> Allowed {
         self.require_operator()
@@ -163,6 +171,14 @@ mod tests {
         }
         assert_eq!(user(A).can_manage_users(A), Err(Denied::LeadsOnly));
         assert_eq!(lead(A).can_manage_users(B), Err(Denied::OtherOrganisation));
+    }
+
+    #[test]
+    fn operator_team_is_visible_to_operators_only() {
+        assert!(op().can_view_org_opt(None).is_ok());
+        assert!(lead(A).can_view_org_opt(None).is_err());
+        assert!(lead(A).can_view_org_opt(Some(A)).is_ok());
+        assert!(user(A).can_view_org_opt(Some(B)).is_err());
     }
 
     #[test]

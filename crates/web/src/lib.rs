@@ -1,1 +1,182 @@
+//! openwarp's web layer: the server-rendered UI (accessible HTML that works
+//! without JavaScript) and the JSON API under `/api/v1`, both over one
+//! [`openwarp_store::Store`].
+//!
+//! Every handler resolves the signed-in user first (session cookie for pages,
+//! bearer token for the API) and asks [`openwarp_core::access`] before reading
+//! or changing anything.
 
+mod actions;
+pub mod api;
+mod audit;
+mod auth;
+mod error;
+mod pages;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use openwarp_core::FeeSchedule;
+use openwarp_store::Store;
+use std::sync::Arc;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+pub use auth::{MAX_BODY_BYTES, MAX_FAILURES_PER_ACCOUNT};
+pub use error::AppError;
+
+/// Settings the web layer needs; the binary fills them from config.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// The WARP's name, e.g. "SEGWARP".
+    pub warp_name: String,
+    /// The region it serves, e.g. "South East England".
+    pub warp_region: String,
+    /// The address users reach this instance on, used to build invitation and
+    /// reset links, e.g. `https://warp.example.gov.uk`. No trailing slash.
+    pub public_url: String,
+    pub fees: FeeSchedule,
+    /// Mark cookies `Secure` (set when served over TLS, directly or via a proxy).
+    pub secure_cookies: bool,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    pub trust_proxy_headers: bool,
+    /// Sessions end after this many minutes without activity.
+    pub session_idle_minutes: i64,
+    /// Invitation links stay valid this many days.
+    pub invitation_days: i64,
+    /// Password-reset links stay valid this many hours.
+    pub reset_hours: i64,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            warp_name: "openwarp".into(),
+            warp_region: "".into(),
+            public_url: "http://127.0.0.1:8080".into(),
+            fees: FeeSchedule::default(),
+            secure_cookies: false,
+            trust_proxy_headers: false,
+            session_idle_minutes: 8 * 60,
+            invitation_days: 7,
+            reset_hours: 24,
+        }
+    }
+}
+
+/// Shared state of every request.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<WebConfig>,
+}
+
+/// The whole application as an axum router (pages, API, health checks).
+pub fn router(store: Store, config: WebConfig) -> axum::Router {
+    let state = AppState {
+        store,
+        config: Arc::new(config),
+    };
+    use pages::{account, dashboard, operator, orgs, session};
+    let pages = axum::Router::new()
+        .route("/", get(session::root))
+        .route("/login", get(session::login_form).post(session::login))
+        .route("/logout", post(session::logout))
+        .route(
+            "/invite/{token}",
+            get(session::invite_form).post(session::accept_invite),
+        )
+        .route(
+            "/reset/{token}",
+            get(session::reset_form).post(session::reset),
+        )
+        .route("/dashboard", get(dashboard::dashboard))
+        .route("/my-org", get(dashboard::my_org))
+        .route("/orgs", get(orgs::list).post(orgs::create))
+        .route("/orgs/new", get(orgs::new_form))
+        .route("/orgs/{id}", get(orgs::show))
+        .route("/orgs/{id}/edit", get(orgs::edit_form).post(orgs::edit))
+        .route("/orgs/{id}/invitations", post(orgs::invite))
+        .route(
+            "/orgs/{org}/invitations/{inv}/revoke",
+            post(orgs::revoke_invitation),
+        )
+        .route("/users/{id}/disable", post(orgs::disable_user))
+        .route("/users/{id}/enable", post(orgs::enable_user))
+        .route("/users/{id}/reset", post(orgs::reset_user))
+        .route("/account", get(account::show))
+        .route("/account/password", post(account::change_password))
+        .route("/account/tokens", post(account::create_token))
+        .route("/account/tokens/{id}/revoke", post(account::revoke_token))
+        .route("/fees", get(operator::fees))
+        .route("/operators", get(operator::operators))
+        .route("/operators/invitations", post(operator::invite_operator))
+        .route("/audit", get(operator::audit))
+        // Pages hold member data and one-time links: never cache them.
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ));
+    axum::Router::new()
+        .merge(pages)
+        .nest("/api/v1", api::routes())
+        .route("/static/style.css", get(pages::stylesheet))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .fallback(|| async { AppError::NotFound("page") })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(axum::middleware::map_response(security_headers))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Ready when the database answers.
+async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    match state.store.ping().await {
+        Ok(()) => (StatusCode::OK, "ready"),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+        }
+    }
+}
+
+/// Headers that make the browser refuse framing, sniffing, inline script and
+/// leaking one-time links through the Referer header.
+async fn security_headers(mut response: axum::response::Response) -> axum::response::Response {
+    const HEADERS: [(&str, &str); 4] = [
+        (
+            "content-security-policy",
+            "default-src 'self'; script-src 'none'; object-src 'none'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        ),
+        ("x-content-type-options", "nosniff"),
+        ("x-frame-options", "DENY"),
+        ("referrer-policy", "no-referrer"),
+    ];
+    let headers = response.headers_mut();
+    for (name, value) in HEADERS {
+        headers
+            .entry(HeaderName::from_static(name))
+            .or_insert(HeaderValue::from_static(value));
+    }
+    response
+}
+
+/// Serve `router` on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    store: Store,
+    config: WebConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(store, config);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

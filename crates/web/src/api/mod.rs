@@ -1,0 +1,95 @@
+//! The JSON API under `/api/v1`, for scripts and other systems. Callers
+//! authenticate with a per-user bearer token (created on the account page) and
+//! get exactly the permissions of that user. Described by the OpenAPI document
+//! at `/api/v1/openapi.json`, generated from these handlers.
+
+mod orgs;
+
+use crate::AppState;
+use crate::error::{ApiError, ApiErrorBody, ApiFieldError, AppError};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::de::DeserializeOwned;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+
+pub use orgs::*;
+
+/// A JSON body whose problems come back as API errors: malformed JSON 400,
+/// wrong content type 415, wrong shape 422, too large 413.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(rejection) => Err(ApiError(match rejection {
+                JsonRejection::JsonDataError(e) => AppError::Unprocessable(e.body_text()),
+                JsonRejection::JsonSyntaxError(e) => AppError::BadRequest(e.body_text()),
+                JsonRejection::MissingJsonContentType(_) => AppError::UnsupportedMediaType(
+                    "send the body as JSON with Content-Type: application/json".into(),
+                ),
+                JsonRejection::BytesRejection(e)
+                    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE =>
+                {
+                    AppError::PayloadTooLarge
+                }
+                other => AppError::BadRequest(other.body_text()),
+            })),
+        }
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "openwarp API",
+        description = "Membership, organisations and named users of a Warning, Advice and Reporting Point. \
+            Authenticate with `Authorization: Bearer <token>`; create tokens on your account page.",
+        license(name = "Apache-2.0")
+    ),
+    paths(orgs::me, orgs::list_orgs, orgs::create_org, orgs::get_org, orgs::update_org,
+          orgs::list_org_users, orgs::invite_user, orgs::disable_user, orgs::enable_user, orgs::fees),
+    components(schemas(ApiErrorBody, ApiFieldError)),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    tags((name = "membership", description = "Member organisations, named users and fees"))
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+async fn not_found() -> ApiError {
+    ApiError(AppError::NotFound("API route"))
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/openapi.json", get(openapi))
+        .route("/me", get(orgs::me))
+        .route("/orgs", get(orgs::list_orgs).post(orgs::create_org))
+        .route("/orgs/{id}", get(orgs::get_org).put(orgs::update_org))
+        .route("/orgs/{id}/users", get(orgs::list_org_users))
+        .route("/orgs/{id}/invitations", post(orgs::invite_user))
+        .route("/users/{id}/disable", post(orgs::disable_user))
+        .route("/users/{id}/enable", post(orgs::enable_user))
+        .route("/fees", get(orgs::fees))
+        .fallback(not_found)
+}
