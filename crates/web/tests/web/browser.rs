@@ -1,0 +1,213 @@
+//! End to end in real headless Chromium (through ChromeDriver): an operator
+//! signs in, adds a member organisation and invites its lead; the lead
+//! accepts the invitation in a second, separate browser and signs in.
+//! `cargo xtask ci` provides Chromium; under CI=true its absence fails.
+
+use crate::support::{PASSWORD, sqlite_app};
+use fantoccini::{Client, ClientBuilder, Locator};
+use openwarp_core::Role;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const DRIVER_VAR: &str = "OPENWARP_TEST_CHROMEDRIVER";
+const CHROMIUM_VAR: &str = "OPENWARP_TEST_CHROMIUM";
+
+struct Driver {
+    child: Child,
+    url: String,
+    _profiles: tempfile::TempDir,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn driver() -> Option<Driver> {
+    let under_ci = openwarp_store::testing::under_ci();
+    let path = match std::env::var(DRIVER_VAR) {
+        Ok(p) if !p.is_empty() => p,
+        _ if under_ci => {
+            panic!("{DRIVER_VAR} is not set but CI=true: the browser test must run in CI")
+        }
+        _ => {
+            eprintln!(
+                "note: {DRIVER_VAR} not set; skipping the browser test (run `cargo xtask ci`)"
+            );
+            return None;
+        }
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let child = Command::new(&path)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {path}: {e}"));
+    Some(Driver {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+        _profiles: tempfile::tempdir().expect("profile dir"),
+    })
+}
+
+/// A new browser with its own empty profile: a separate "person".
+async fn browser(driver: &Driver, name: &str) -> Client {
+    let profile = driver._profiles.path().join(name);
+    let mut args = vec![
+        "--headless=new".to_string(),
+        "--no-sandbox".into(),
+        "--disable-gpu".into(),
+        "--disable-dev-shm-usage".into(),
+        "--disable-background-networking".into(),
+        "--disable-component-update".into(),
+        "--disable-sync".into(),
+        "--no-first-run".into(),
+        format!("--user-data-dir={}", profile.display()),
+    ];
+    args.push("--window-size=1200,900".into());
+    let mut options = serde_json::json!({ "args": args });
+    if let Ok(binary) = std::env::var(CHROMIUM_VAR) {
+        options["binary"] = serde_json::Value::String(binary);
+    }
+    let mut caps = serde_json::Map::new();
+    caps.insert("goog:chromeOptions".into(), options);
+    // ChromeDriver needs a moment to listen.
+    let mut last = None;
+    for _ in 0..50 {
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        match ClientBuilder::new(connector)
+            .capabilities(caps.clone())
+            .connect(&driver.url)
+            .await
+        {
+            Ok(c) => return c,
+            Err(e) => {
+                last = Some(e);
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+    panic!("could not start Chromium through ChromeDriver: {last:?}");
+}
+
+async fn fill(c: &Client, id: &str, value: &str) {
+    let field = c
+        .find(Locator::Id(id))
+        .await
+        .unwrap_or_else(|e| panic!("field #{id}: {e}"));
+    field.clear().await.expect("clear");
+    field.send_keys(value).await.expect("type");
+}
+
+async fn submit(c: &Client, form_action: &str) {
+    let selector = format!("form[action=\"{form_action}\"] button[type=submit]");
+    c.find(Locator::Css(&selector))
+        .await
+        .unwrap_or_else(|e| panic!("{selector}: {e}"))
+        .click()
+        .await
+        .expect("click");
+}
+
+async fn heading(c: &Client) -> String {
+    c.find(Locator::Css("h1"))
+        .await
+        .expect("h1")
+        .text()
+        .await
+        .expect("text")
+}
+
+#[tokio::test]
+async fn operator_invites_a_lead_who_accepts_and_signs_in() {
+    let Some(driver) = driver() else { return };
+    let app = sqlite_app().await;
+    app.user("ops@warp.example", Role::Operator, None).await;
+
+    let op = browser(&driver, "operator").await;
+    op.goto(&app.url("/")).await.expect("open");
+    assert_eq!(heading(&op).await, "Sign in to TESTWARP");
+    fill(&op, "email", "ops@warp.example").await;
+    fill(&op, "password", PASSWORD).await;
+    submit(&op, "/login").await;
+    assert_eq!(heading(&op).await, "Dashboard");
+
+    op.find(Locator::LinkText("Add a member organisation"))
+        .await
+        .expect("link")
+        .click()
+        .await
+        .expect("click");
+    fill(&op, "name", "Tunbridge Wells Borough Council").await;
+    fill(&op, "senior_officer_name", "Robin Officer").await;
+    submit(&op, "/orgs").await;
+    assert_eq!(heading(&op).await, "Tunbridge Wells Borough Council");
+    assert!(
+        op.source()
+            .await
+            .expect("source")
+            .contains("The organisation has been added.")
+    );
+
+    fill(&op, "email", "lead@tunbridgewells.gov.uk").await;
+    op.find(Locator::Css("select#role option[value=member_lead]"))
+        .await
+        .expect("option")
+        .click()
+        .await
+        .expect("select");
+    let org_path = op.current_url().await.expect("url").path().to_string();
+    submit(&op, &format!("{org_path}/invitations")).await;
+    assert_eq!(heading(&op).await, "Invitation created");
+    let link = op
+        .find(Locator::Css("[data-testid=issued-link]"))
+        .await
+        .expect("link field")
+        .prop("value")
+        .await
+        .expect("value")
+        .expect("a link");
+
+    // The lead, in a browser that shares nothing with the operator's.
+    let lead = browser(&driver, "lead").await;
+    lead.goto(&link).await.expect("open invitation");
+    assert_eq!(heading(&lead).await, "Join TESTWARP");
+    fill(&lead, "display_name", "Lee Lead").await;
+    fill(&lead, "password", PASSWORD).await;
+    fill(&lead, "password_confirm", PASSWORD).await;
+    let action = url::Url::parse(&link).expect("url").path().to_string();
+    submit(&lead, &action).await;
+    assert_eq!(heading(&lead).await, "Sign in to TESTWARP");
+    assert!(
+        lead.source()
+            .await
+            .expect("source")
+            .contains("Your account has been created")
+    );
+    fill(&lead, "email", "lead@tunbridgewells.gov.uk").await;
+    fill(&lead, "password", PASSWORD).await;
+    submit(&lead, "/login").await;
+    assert_eq!(heading(&lead).await, "Dashboard");
+    lead.find(Locator::LinkText("My organisation"))
+        .await
+        .expect("nav")
+        .click()
+        .await
+        .expect("click");
+    assert_eq!(heading(&lead).await, "Tunbridge Wells Borough Council");
+    let page = lead.source().await.expect("source");
+    assert!(page.contains("Lee Lead") && page.contains("Member lead"));
+
+    // The operator sees the lead on the organisation's page.
+    op.goto(&app.url(&org_path)).await.expect("reload");
+    assert!(op.source().await.expect("source").contains("Lee Lead"));
+
+    lead.close().await.expect("close lead");
+    op.close().await.expect("close operator");
+}

@@ -1,0 +1,9 @@
+//! Integration tests of the real server over real HTTP on loopback, against a
+//! fresh SQLite file and (when available, always in CI) a fresh PostgreSQL
+//! database, plus an end-to-end run in headless Chromium. One test binary, so
+//! the workspace links it once.
+
+mod api;
+mod browser;
+mod pages;
+mod support;
