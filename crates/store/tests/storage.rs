@@ -1,6 +1,8 @@
 //! The storage contract, run against every backend: SQLite always, PostgreSQL
 //! when `OPENWARP_TEST_POSTGRES_URL` is set (always under `cargo xtask ci`).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: failing loudly is the point
+
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use openwarp_core::membership::OrganisationInput;
 use openwarp_core::{Email, OrgId, OrganisationDraft, Role, UserId};

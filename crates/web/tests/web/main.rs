@@ -3,6 +3,8 @@
 //! database, plus an end-to-end run in headless Chromium. One test binary, so
 //! the workspace links it once.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: failing loudly is the point
+
 mod api;
 mod browser;
 mod pages;
