@@ -1,1 +1,70 @@
-fn main() {}
+//! The `openwarp` binary: serve the web application, migrate the database,
+//! run a seeded demo, and administer users and organisations.
+//!
+//! This is the only place that knows about processes: configuration files,
+//! environment variables, exit statuses and signals. Everything below it
+//! (`openwarp-web`, `openwarp-store`, `openwarp-core`) takes plain values.
+
+mod admin;
+mod cli;
+mod config;
+mod demo;
+mod failure;
+mod logging;
+mod serve;
+
+use clap::Parser;
+use cli::{Cli, Command, ConfigArgs, OrgCommand, UserCommand};
+use config::{Config, LogFormat};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    // clap prints usage errors itself and exits with status 2.
+    let cli = Cli::parse();
+    let outcome = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)
+        .and_then(|runtime| runtime.block_on(run(cli.command)));
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            let (lines, code) = failure::report(&err);
+            for line in lines {
+                eprintln!("{line}");
+            }
+            ExitCode::from(code)
+        }
+    }
+}
+
+/// Load configuration, start logging, run the chosen command.
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve(args) => {
+            let config = configure(&args.config)?;
+            serve::serve(&config, args.listen.as_deref()).await
+        }
+        Command::Migrate(args) => serve::migrate(&configure(&args)?).await,
+        Command::Demo(args) => {
+            logging::init(LogFormat::Text);
+            demo::run(&args).await
+        }
+        Command::User(UserCommand::Add(args)) => {
+            admin::user_add(&configure(&args.config)?, &args).await
+        }
+        Command::User(UserCommand::ResetPassword(args)) => {
+            admin::user_reset_password(&configure(&args.config)?, &args).await
+        }
+        Command::Org(OrgCommand::Add(args)) => {
+            admin::org_add(&configure(&args.config)?, &args).await
+        }
+    }
+}
+
+/// Read the configuration, then start logging in the format it asks for.
+fn configure(args: &ConfigArgs) -> anyhow::Result<Config> {
+    let config = Config::load(args.config.as_deref())?;
+    logging::init(config.log_format);
+    Ok(config)
+}

@@ -1,0 +1,194 @@
+//! The command line: what an operator can type, parsed by clap.
+//!
+//! Closed sets (roles, organisation types, statuses) are offered as possible
+//! values so `--help` lists them and clap refuses a typo with exit status 2
+//! before anything runs; the domain core still validates every value again.
+
+use clap::builder::PossibleValuesParser;
+use clap::{Args, Parser, Subcommand};
+use openwarp_core::{CouncilType, MembershipStatus, Role};
+use std::path::PathBuf;
+
+/// openwarp: a Warning, Advice and Reporting Point for UK local government.
+#[derive(Debug, Parser)]
+#[command(name = "openwarp", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web application (migrates the database first).
+    Serve(ServeArgs),
+    /// Apply any pending database migrations, then exit.
+    Migrate(ConfigArgs),
+    /// Try openwarp locally: a seeded SQLite database with demo accounts.
+    Demo(DemoArgs),
+    /// Manage named users from the command line (e.g. the first operator).
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage member organisations from the command line.
+    #[command(subcommand)]
+    Org(OrgCommand),
+}
+
+/// Where to find the configuration file.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ConfigArgs {
+    /// Configuration file (TOML). Default: ./openwarp.toml when present.
+    #[arg(long, value_name = "FILE", env = "OPENWARP_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Address to listen on, overriding `listen` in the configuration.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Database to create (or reuse) for the demo.
+    #[arg(long, value_name = "URL", default_value = "sqlite://openwarp-demo.db")]
+    pub database: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user directly. Without --password-stdin, prints a one-time
+    /// link with which the person sets their own password.
+    Add(UserAddArgs),
+    /// Print a fresh one-time password-reset link for a user.
+    ResetPassword(ResetPasswordArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UserAddArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// The user's e-mail address (their sign-in name).
+    #[arg(long)]
+    pub email: String,
+    /// The user's name as shown to others.
+    #[arg(long)]
+    pub name: String,
+    /// What the user may do.
+    #[arg(long, value_parser = role_names())]
+    pub role: String,
+    /// The member organisation (by name) for member_lead and member_user.
+    #[arg(long, value_name = "ORG NAME")]
+    pub org: Option<String>,
+    /// Read the password from the first line of standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ResetPasswordArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// The user's e-mail address.
+    #[arg(long)]
+    pub email: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Add a member organisation and show its annual fee.
+    Add(OrgAddArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct OrgAddArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// The organisation's name, e.g. "Ashford Borough Council".
+    #[arg(long)]
+    pub name: String,
+    /// The kind of body, which decides the base fee.
+    #[arg(long = "type", value_name = "TYPE", value_parser = council_type_names())]
+    pub council_type: String,
+    /// Not a member of the regional employers' organisation (fee premium applies).
+    #[arg(long)]
+    pub non_employers_member: bool,
+    /// Membership status.
+    #[arg(long, default_value = "active", value_parser = status_names())]
+    pub status: String,
+    /// Next renewal date, YYYY-MM-DD.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub renewal: String,
+    /// Senior officer responsible for cyber security (e.g. the SIRO).
+    #[arg(long, value_name = "NAME", default_value = "")]
+    pub senior_officer_name: String,
+    #[arg(long, value_name = "EMAIL", default_value = "")]
+    pub senior_officer_email: String,
+    #[arg(long, value_name = "PHONE", default_value = "")]
+    pub senior_officer_phone: String,
+    /// Lead member (councillor) responsible for cyber security.
+    #[arg(long, value_name = "NAME", default_value = "")]
+    pub lead_member_name: String,
+    #[arg(long, value_name = "EMAIL", default_value = "")]
+    pub lead_member_email: String,
+    #[arg(long, value_name = "PHONE", default_value = "")]
+    pub lead_member_phone: String,
+}
+
+/// Role names straight from the core, so the CLI never drifts from it.
+fn role_names() -> PossibleValuesParser {
+    PossibleValuesParser::new(Role::ALL.map(Role::as_str))
+}
+
+/// Organisation type names straight from the core.
+fn council_type_names() -> PossibleValuesParser {
+    PossibleValuesParser::new(CouncilType::ALL.map(CouncilType::as_str))
+}
+
+/// Membership status names straight from the core.
+fn status_names() -> PossibleValuesParser {
+    PossibleValuesParser::new(MembershipStatus::ALL.map(MembershipStatus::as_str))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn unknown_org_type_is_a_usage_error() {
+        let err = Cli::try_parse_from([
+            "openwarp",
+            "org",
+            "add",
+            "--name",
+            "X",
+            "--type",
+            "parish",
+            "--renewal",
+            "2027-01-01",
+        ])
+        .expect_err("parish is not a type");
+        assert_eq!(err.exit_code(), 2);
+    }
+
+    #[test]
+    fn demo_has_local_defaults() {
+        let cli = Cli::try_parse_from(["openwarp", "demo"]).expect("parses");
+        let Command::Demo(args) = cli.command else {
+            panic!("expected demo");
+        };
+        assert_eq!(args.listen, "127.0.0.1:8080");
+        assert_eq!(args.database, "sqlite://openwarp-demo.db");
+    }
+}

@@ -1,0 +1,813 @@
+//! `openwarp demo`: a local SQLite database seeded with a realistic South
+//! East England WARP ("SEGWARP"), so anyone can try openwarp in one command.
+//!
+//! All demo data is created by [`seed`], the one place later features extend
+//! (advisories, incidents…). Organisation names and e-mail domains are the
+//! real councils'; every *person* is fictional (surnames are birds, trees and
+//! plants so nobody mistakes them for real officers), and telephone numbers
+//! are in Ofcom's range reserved for drama (01632 960xxx).
+
+use crate::cli::DemoArgs;
+use crate::config::Config;
+use crate::serve;
+use CouncilType::{County, DistrictBorough, OtherPublicSector, Unitary};
+use MembershipStatus::{Active, Lapsed, Pending};
+use anyhow::Context;
+use chrono::{Duration, NaiveDate};
+use openwarp_core::{
+    Contact, CouncilType, Email, Governance, MembershipStatus, OrgId, OrganisationDraft, Password,
+    Role,
+};
+use openwarp_store::{AuditEntry, NewUser, Store, crypto};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+/// The shared password of every demo account (meets the core password policy).
+pub const DEMO_PASSWORD: &str = "warp-demo-2026!";
+/// The demo operator; its presence means the demo data is already there.
+pub const OPERATOR_EMAIL: &str = "operator@segwarp.example";
+const OPERATOR_NAME: &str = "Olu Operator";
+
+/// One demo member organisation and its people.
+struct DemoOrg {
+    name: &'static str,
+    kind: CouncilType,
+    /// The organisation's real e-mail domain; demo users are `lead@`, `user1@`…
+    domain: &'static str,
+    employers_member: bool,
+    status: MembershipStatus,
+    /// Renewal date relative to the day of seeding (negative: overdue).
+    renewal_in_days: i64,
+    /// Senior officer responsible for cyber security (e.g. the SIRO).
+    senior_officer: &'static str,
+    /// Lead member (councillor) for cyber security, without "Cllr".
+    lead_member: &'static str,
+    /// The member lead's display name (`lead@domain`).
+    lead: &'static str,
+    /// Member users' display names (`user1@domain`, `user2@domain`).
+    users: &'static [&'static str],
+}
+
+/// SEGWARP's members: 5 counties, 8 unitaries, 12 districts and boroughs and
+/// one fire and rescue service. Most belong to the employers' organisation;
+/// one is joining (pending), one has lapsed; renewals spread over the year
+/// with some overdue and several due within the 60-day notice window.
+const ORGS: &[DemoOrg] = &[
+    DemoOrg {
+        name: "Kent County Council",
+        kind: County,
+        domain: "kent.gov.uk",
+        employers_member: true,
+        status: Active,
+        renewal_in_days: 200,
+        senior_officer: "Sunita Sparrow",
+        lead_member: "Geoffrey Gannet",
+        lead: "Kate Kestrel",
+        users: &["Tom Teal", "Amira Avocet"],
+    },
+    DemoOrg {
+        name: "Surrey County Council",
+        kind: County,
+        domain: "surreycc.gov.uk",
+        employers_member: true,
+        status: Active,
+        renewal_in_days: 35,
+        senior_officer: "Martin Merlin",
+        lead_member: "Helen Heron",
+        lead: "Rachel Redwing",
+        users: &["Ben Bunting"],
+    },
+    DemoOrg {
+        name: "East Sussex County Council",
+        kind: County,
+        domain: "eastsussex.gov.uk",
+        employers_member: true,
+        status: Active,
+        renewal_in_days: 150,
+        senior_officer: "Fiona Fieldfare",
+        lead_member: "Peter Plover",
+        lead: "Dan Dunlin",
+        users: &["Sophie Siskin", "Hugo Hawthorn"],
+    },
+    DemoOrg {
+        name: "West Sussex County Council",
+        kind: County,
+        domain: "westsussex.gov.uk",
+        employers_member: true,
+        status: Active,
+        renewal_in_days: 260,
+        senior_officer: "Andrew Alder",
+        lead_member: "Margaret Mallard",
+        lead: "Nadia Nightjar",
+        users: &["Owen Osprey"],
+    },
+    DemoOrg {
+        name: "Hampshire County Council",
+        kind: County,
+        domain: "hants.gov.uk",
+        employers_member: true,
+        status: Active,
+        renewal_in_days: 90,
+        senior_officer: "Claire Curlew",
+        lead_member: "Richard Rook",
+        lead: "Stuart Stonechat",
+        users: &["Lucy Linnet", "Raj Rowan"],
+    },
+    DemoOrg {
+        name: "Medway Council",
+        kind: Unitary,
+        domain: "medway.gov.uk",
+        employers_member: true,
+        status: Active,
+        renewal_in_days: -12,
+        senior_officer: "Gareth Goldcrest",
+        lead_member: "Anita Aspen",
+        lead: "Chloe Chaffinch",
+        users: &["Marcus Moorhen"],
+    },
+    DemoOrg {
+        name: "Brighton & Hove City Council",
+        kind: Unitary,
+        domain: "brighton-hove.gov.uk",
+        employers_member: true,
+        status: Active,
+        renewal_in_days: 48,
+        senior_officer: "Imogen Ibis",
+        lead_member: "Sam Sandpiper",
+        lead: "Leo Lapwing",
+        users: &["Wendy Whimbrel", "Jack Jackdaw"],
+    },
+    DemoOrg {
+        name: "Portsmouth City Council",
+        kind: Unitary,
+        domain: "portsmouthcc.gov.uk",
+        employers_member: true,
+        status: Active,
+        renewal_in_days: 120,
+        senior_officer: "Neil Nuthatch",
+        lead_member: "Grace Grebe",
+        lead: "Mei Meadowsweet",
+        users: &["Callum Crane"],
+    },
+    DemoOrg {
+        name: "Southampton City Council",
+        kind: Unitary,
+        domain: "southampton.gov.uk",
+        employers_member: true,
+        status: Active,
+        renewal_in_days: 300,
+        senior_officer: "Joanne Juniper",
+        lead_member: "Victor Vetch",
+        lead: "Ryan Reedwarbler",
+        users: &["Ellie Egret"],
+    },
+    DemoOrg {
+        name: "Isle of Wight Council",
+        kind: Unitary,
+        domain: "iow.gov.uk",
+        employers_member: false,
+        status: Active,
+        renewal_in_days: 75,
+        senior_officer: "Malcolm Maple",
+        lead_member: "Ruth Rosefinch",
+        lead: "Tessa Tern",
+        users: &["Dylan Dipper"],
+    },
+    DemoOrg {
+        name: "Reading Borough Council",
+        kind: Unitary,
+        domain: "reading.gov.uk",
+        employers_member: true,
+        status: Active,
+        renewal_in_days: 180,
+        senior_officer: "Harpreet Hazel",
+        lead_member: "Oliver Oriole",
+        lead: "Siobhan Shrike",
+        users: &["Arjun Ashtree", "Hannah Hobby"],
+    },
+    DemoOrg {
+        name: "Slough Borough Council",
+        kind: Unitary,
+        domain: "slough.gov.uk",
+        employers_member: false,
+        status: Lapsed,
+        renewal_in_days: -45,
+        senior_officer: "Derek Dotterel",
+        lead_member: "Farah Fulmar",
+        lead: "Paul Puffin",
+        users: &["Aisha Auk"],
+    },
+    DemoOrg {
+        name: "Milton Keynes City Council",
+        kind: Unitary,
+        domain: "milton-keynes.gov.uk",
+        employers_member: false,
+        status: Pending,
+        renewal_in_days: 21,
+        senior_officer: "Kirsty Kittiwake",
+        lead_member: "Jonathan Jay",
+        lead: "Samir Swift",
+        users: &["Laura Larch"],
+    },
+    DemoOrg {
+        name: "Ashford Borough Council",
+        kind: DistrictBorough,
+        domain: "ashford.gov.uk",
+        employers_member: true,
+        status: Active,
+        renewal_in_days: 15,
+        senior_officer: "Bernard Bittern",
+        lead_member: "Diane Dove",
+        lead: "Mark Moss",
+        users: &["Emily Elder", "George Gorse"],
+    },
+    DemoOrg {
+        name: "Canterbury City Council",
+        kind: DistrictBorough,
+        domain: "canterbury.gov.uk",
+        employers_member: true,
+        status: Active,
+        renewal_in_days: 230,
+        senior_officer: "Bernadette Bramble",
+        lead_member: "Hugh Hornbeam",
+        lead: "Jasmine Jacana",
+        users: &["Nathan Nettle"],
+    },
+    DemoOrg {
+        name: "Dover District Council",
+        kind: DistrictBorough,
+        domain: "dover.gov.uk",
+        employers_member: true,
+        status: Active,
+        renewal_in_days: 55,
+        senior_officer: "Trevor Treecreeper",
+        lead_member: "Sandra Sedge",
+        lead: "Kieran Kingfisher",
+        users: &["Holly Hollyhock"],
+    },
+    DemoOrg {
+        name: "Maidstone Borough Council",
+        kind: DistrictBorough,
+        domain: "maidstone.gov.uk",
+        employers_member: true,
+        status: Active,
+        renewal_in_days: 140,
+        senior_officer: "Louise Lichen",
+        lead_member: "Dennis Dunnock",
+        lead: "Ravi Raven",
+        users: &["Megan Mistle", "Isaac Ivy"],
+    },
+    DemoOrg {
+        name: "Sevenoaks District Council",
+        kind: DistrictBorough,
+        domain: "sevenoaks.gov.uk",
+        employers_member: true,
+        status: Active,
+        renewal_in_days: 330,
+        senior_officer: "Philip Pipit",
+        lead_member: "Caroline Cowslip",
+        lead: "Abigail Acorn",
+        users: &["Connor Coot"],
+    },
+    DemoOrg {
+        name: "Tunbridge Wells Borough Council",
+        kind: DistrictBorough,
+        domain: "tunbridgewells.gov.uk",
+        employers_member: true,
+        status: Active,
+        renewal_in_days: -3,
+        senior_officer: "Yvonne Yew",
+        lead_member: "Edward Eider",
+        lead: "Femi Foxglove",
+        users: &["Rosie Redstart"],
+    },
+    DemoOrg {
+        name: "Guildford Borough Council",
+        kind: DistrictBorough,
+        domain: "guildford.gov.uk",
+        employers_member: true,
+        status: Active,
+        renewal_in_days: 100,
+        senior_officer: "Simon Sorrel",
+        lead_member: "Patricia Partridge",
+        lead: "Charlotte Chiffchaff",
+        users: &["Toby Thrush", "Nia Nightingale"],
+    },
+    DemoOrg {
+        name: "Woking Borough Council",
+        kind: DistrictBorough,
+        domain: "woking.gov.uk",
+        employers_member: false,
+        status: Active,
+        renewal_in_days: 210,
+        senior_officer: "Graham Greenfinch",
+        lead_member: "Shabana Shelduck",
+        lead: "Liam Lavender",
+        users: &["Freya Fern"],
+    },
+    DemoOrg {
+        name: "Crawley Borough Council",
+        kind: DistrictBorough,
+        domain: "crawley.gov.uk",
+        employers_member: true,
+        status: Active,
+        renewal_in_days: 42,
+        senior_officer: "Vikram Vole",
+        lead_member: "Julie Jasmine",
+        lead: "Eleanor Elm",
+        users: &["Adam Aster"],
+    },
+    DemoOrg {
+        name: "Horsham District Council",
+        kind: DistrictBorough,
+        domain: "horsham.gov.uk",
+        employers_member: true,
+        status: Active,
+        renewal_in_days: 160,
+        senior_officer: "Rebecca Reed",
+        lead_member: "Ian Ibex",
+        lead: "Tariq Tansy",
+        users: &["Poppy Primrose", "Daniel Daisy"],
+    },
+    DemoOrg {
+        name: "Lewes District Council",
+        kind: DistrictBorough,
+        domain: "lewes-eastbourne.gov.uk",
+        employers_member: true,
+        status: Active,
+        renewal_in_days: 275,
+        senior_officer: "Moira Mulberry",
+        lead_member: "Colin Cormorant",
+        lead: "Helen Hawfinch",
+        users: &["Sean Samphire"],
+    },
+    DemoOrg {
+        name: "Wealden District Council",
+        kind: DistrictBorough,
+        domain: "wealden.gov.uk",
+        employers_member: true,
+        status: Active,
+        renewal_in_days: 190,
+        senior_officer: "Keith Knapweed",
+        lead_member: "Barbara Blackcap",
+        lead: "Jade Jay",
+        users: &["Ethan Emberwort"],
+    },
+    DemoOrg {
+        name: "Kent Fire and Rescue Service",
+        kind: OtherPublicSector,
+        domain: "kent.fire-uk.org",
+        employers_member: false,
+        status: Active,
+        renewal_in_days: 110,
+        senior_officer: "Chris Chough",
+        lead_member: "Norman Nightshade",
+        lead: "Anita Anemone",
+        users: &["Joe Juniper"],
+    },
+];
+
+/// What [`seed`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeedSummary {
+    /// The operator account already existed, so nothing was touched.
+    pub already_seeded: bool,
+    pub organisations_created: usize,
+    pub users_created: usize,
+}
+
+/// A demo account worth showing on start-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignIn {
+    pub role: Role,
+    pub email: String,
+    pub organisation: Option<&'static str>,
+}
+
+/// `openwarp demo`: bind, create or reuse the database, seed, print how to
+/// sign in, serve until Ctrl-C.
+pub async fn run(args: &DemoArgs) -> anyhow::Result<()> {
+    let listener = serve::bind(&args.listen).await?;
+    let address = listener.local_addr().context("reading the bound address")?;
+    let config = demo_config(&args.database, address);
+    let store = serve::open_store(&config.database_url).await?;
+    let today = openwarp_store::now().date_naive();
+    let summary = seed(&store, today).await.context("seeding the demo data")?;
+    println!("{}", describe(&summary, &config.database_url));
+    println!("{}", banner(config.base_url()));
+    serve::run(listener, store, &config).await
+}
+
+/// The demo's fixed configuration: SEGWARP, default fees, links pointing at
+/// the address actually bound. Deliberately ignores `openwarp.toml` so the
+/// demo behaves the same wherever it is started.
+fn demo_config(database_url: &str, address: SocketAddr) -> Config {
+    let mut config = Config {
+        database_url: database_url.to_string(),
+        listen: address.to_string(),
+        public_url: public_url(address),
+        ..Config::default()
+    };
+    config.warp.name = "SEGWARP".into();
+    config.warp.region = "South East England".into();
+    config
+}
+
+/// A URL a browser on this machine can open: "all interfaces" becomes loopback.
+fn public_url(address: SocketAddr) -> String {
+    let mut shown = address;
+    if address.ip().is_unspecified() {
+        shown.set_ip(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    }
+    format!("http://{shown}")
+}
+
+/// Create the demo WARP in `store`, with renewal dates relative to `today`.
+///
+/// Idempotent: when the demo operator exists, nothing is done. Otherwise each
+/// organisation and user is created only if missing, and the operator last, so
+/// an interrupted seed completes on the next run instead of clashing.
+pub async fn seed(store: &Store, today: NaiveDate) -> anyhow::Result<SeedSummary> {
+    let mut summary = SeedSummary {
+        already_seeded: false,
+        organisations_created: 0,
+        users_created: 0,
+    };
+    if user_exists(store, OPERATOR_EMAIL).await? {
+        summary.already_seeded = true;
+        return Ok(summary);
+    }
+    let hash = demo_password_hash().await?;
+    for (index, org) in ORGS.iter().enumerate() {
+        let org_id = ensure_org(store, org, index, today, &mut summary).await?;
+        for (email, name, role) in org_people(org) {
+            let user = demo_user(&email, name, role, Some(org_id), &hash)?;
+            ensure_user(store, &user, &mut summary).await?;
+        }
+    }
+    let operator = demo_user(OPERATOR_EMAIL, OPERATOR_NAME, Role::Operator, None, &hash)?;
+    ensure_user(store, &operator, &mut summary).await?;
+    audit_seed(store, &summary).await?;
+    Ok(summary)
+}
+
+/// One argon2 hash for every demo account: hashing is slow by design, and
+/// doing it ~60 times would make the demo take seconds to start.
+async fn demo_password_hash() -> anyhow::Result<String> {
+    let email =
+        Email::parse(OPERATOR_EMAIL).map_err(|e| anyhow::anyhow!("demo operator e-mail: {e}"))?;
+    let password =
+        Password::new(DEMO_PASSWORD, &email).map_err(|e| anyhow::anyhow!("demo password: {e}"))?;
+    tokio::task::spawn_blocking(move || crypto::hash_password(&password))
+        .await
+        .context("hashing the demo password")?
+        .context("hashing the demo password")
+}
+
+async fn user_exists(store: &Store, email: &str) -> anyhow::Result<bool> {
+    Ok(store
+        .find_user_by_email(email)
+        .await
+        .with_context(|| format!("looking up {email}"))?
+        .is_some())
+}
+
+/// The organisation's id, creating it first if it is not there yet.
+async fn ensure_org(
+    store: &Store,
+    org: &DemoOrg,
+    index: usize,
+    today: NaiveDate,
+    summary: &mut SeedSummary,
+) -> anyhow::Result<OrgId> {
+    let existing = store
+        .find_org_by_name(org.name)
+        .await
+        .with_context(|| format!("looking up {}", org.name))?;
+    if let Some(found) = existing {
+        return Ok(found.id);
+    }
+    let created = store
+        .create_org(&draft(org, index, today), openwarp_store::now())
+        .await
+        .with_context(|| format!("creating {}", org.name))?;
+    summary.organisations_created += 1;
+    Ok(created.id)
+}
+
+/// The stored form of a demo organisation, with plausible governance contacts.
+fn draft(org: &DemoOrg, index: usize, today: NaiveDate) -> OrganisationDraft {
+    OrganisationDraft {
+        name: org.name.to_string(),
+        council_type: org.kind,
+        employers_member: org.employers_member,
+        status: org.status,
+        renewal_date: today + Duration::days(org.renewal_in_days),
+        governance: Governance {
+            senior_officer: Contact {
+                name: org.senior_officer.to_string(),
+                email: format!("{}@{}", dotted(org.senior_officer), org.domain),
+                phone: drama_phone(index * 2),
+            },
+            lead_member: Contact {
+                name: format!("Cllr {}", org.lead_member),
+                email: format!("cllr.{}@{}", dotted(org.lead_member), org.domain),
+                phone: drama_phone(index * 2 + 1),
+            },
+        },
+    }
+}
+
+/// `"Sunita Sparrow"` → `"sunita.sparrow"`, for an e-mail local part.
+fn dotted(name: &str) -> String {
+    name.split_whitespace()
+        .map(|w| {
+            w.chars()
+                .filter(char::is_ascii_alphanumeric)
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+        .to_lowercase()
+}
+
+/// A number from Ofcom's drama range, so no real telephone ever rings.
+fn drama_phone(n: usize) -> String {
+    format!("01632 960{:03}", n % 1000)
+}
+
+/// The organisation's demo accounts: its member lead, then its member users.
+fn org_people(org: &DemoOrg) -> Vec<(String, &'static str, Role)> {
+    let lead = (format!("lead@{}", org.domain), org.lead, Role::MemberLead);
+    let users = org.users.iter().enumerate().map(|(i, name)| {
+        (
+            format!("user{}@{}", i + 1, org.domain),
+            *name,
+            Role::MemberUser,
+        )
+    });
+    std::iter::once(lead).chain(users).collect()
+}
+
+/// A demo account sharing the pre-computed password hash.
+fn demo_user(
+    email: &str,
+    name: &str,
+    role: Role,
+    org_id: Option<OrgId>,
+    hash: &str,
+) -> anyhow::Result<NewUser> {
+    Ok(NewUser {
+        email: Email::parse(email).map_err(|e| anyhow::anyhow!("demo e-mail {email}: {e}"))?,
+        display_name: name.to_string(),
+        role,
+        org_id,
+        password_hash: hash.to_string(),
+    })
+}
+
+/// Create `user` unless an account with that e-mail address exists.
+async fn ensure_user(
+    store: &Store,
+    user: &NewUser,
+    summary: &mut SeedSummary,
+) -> anyhow::Result<()> {
+    if user_exists(store, user.email.as_str()).await? {
+        return Ok(());
+    }
+    store
+        .create_user(user, openwarp_store::now())
+        .await
+        .with_context(|| format!("creating {}", user.email))?;
+    summary.users_created += 1;
+    Ok(())
+}
+
+/// Leave a trace in the audit log, so the demo's history starts with its seeding.
+async fn audit_seed(store: &Store, summary: &SeedSummary) -> anyhow::Result<()> {
+    let entry = AuditEntry {
+        actor_user_id: None,
+        actor: "cli",
+        action: "demo.seed",
+        org_id: None,
+        target: "demo",
+        detail: serde_json::json!({
+            "organisations_created": summary.organisations_created,
+            "users_created": summary.users_created,
+        }),
+        ip: None,
+    };
+    store
+        .audit(entry, openwarp_store::now())
+        .await
+        .context("writing the audit entry demo.seed")
+}
+
+/// The accounts to show on start-up: the operator, two member leads (a county
+/// and a district, to show the tenant boundary) and one member user.
+pub fn sign_ins() -> Vec<SignIn> {
+    let account = |role, email: &str, organisation| SignIn {
+        role,
+        email: email.to_string(),
+        organisation,
+    };
+    vec![
+        account(Role::Operator, OPERATOR_EMAIL, None),
+        account(
+            Role::MemberLead,
+            "lead@kent.gov.uk",
+            Some("Kent County Council"),
+        ),
+        account(
+            Role::MemberLead,
+            "lead@ashford.gov.uk",
+            Some("Ashford Borough Council"),
+        ),
+        account(
+            Role::MemberUser,
+            "user1@kent.gov.uk",
+            Some("Kent County Council"),
+        ),
+    ]
+}
+
+/// One line on what seeding did.
+fn describe(summary: &SeedSummary, database_url: &str) -> String {
+    let database = openwarp_store::redact_url(database_url);
+    if summary.already_seeded {
+        format!("demo data already present in {database}; not seeding again")
+    } else {
+        format!(
+            "seeded {} organisations and {} users into {database}",
+            summary.organisations_created, summary.users_created
+        )
+    }
+}
+
+/// The start-up message: where to go and how to sign in.
+fn banner(url: &str) -> String {
+    let mut text = format!("openwarp demo is running at {url}\n");
+    for s in sign_ins() {
+        let role = match s.role {
+            Role::Operator => "operator",
+            Role::MemberLead => "member lead",
+            Role::MemberUser => "member user",
+        };
+        let org = s.organisation.map(|o| format!("({o})")).unwrap_or_default();
+        let line = format!("  {role:<12} {:<24} {org}", s.email);
+        text.push_str(line.trim_end());
+        text.push('\n');
+    }
+    text.push_str(&format!(
+        "  password for all demo accounts: {DEMO_PASSWORD}\n"
+    ));
+    text.push_str("  press Ctrl-C to stop");
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 5, 1).expect("valid date")
+    }
+
+    #[test]
+    fn demo_data_is_valid_and_varied() {
+        assert!((24..=28).contains(&ORGS.len()), "{}", ORGS.len());
+        let names: HashSet<_> = ORGS.iter().map(|o| o.name).collect();
+        assert_eq!(names.len(), ORGS.len(), "organisation names are unique");
+        let domains: HashSet<_> = ORGS.iter().map(|o| o.domain).collect();
+        assert_eq!(domains.len(), ORGS.len(), "e-mail domains are unique");
+        for (i, org) in ORGS.iter().enumerate() {
+            let d = draft(org, i, today());
+            let input = openwarp_core::membership::OrganisationInput::from(&d);
+            assert_eq!(input.validate().as_ref(), Ok(&d), "{} validates", org.name);
+            assert!((1..=2).contains(&org.users.len()), "{}", org.name);
+            for (email, name, _) in org_people(org) {
+                assert!(Email::parse(&email).is_ok(), "{email}");
+                assert!(openwarp_core::account::display_name(name).is_ok());
+            }
+        }
+        let email = Email::parse(OPERATOR_EMAIL).expect("operator e-mail");
+        assert!(Password::new(DEMO_PASSWORD, &email).is_ok());
+    }
+
+    #[test]
+    fn renewals_need_attention_somewhere_but_not_everywhere() {
+        use openwarp_core::RenewalState;
+        let states: Vec<_> = ORGS
+            .iter()
+            .map(|o| RenewalState::of(today() + Duration::days(o.renewal_in_days), today()))
+            .collect();
+        let overdue = states
+            .iter()
+            .filter(|s| matches!(s, RenewalState::Overdue(_)))
+            .count();
+        let due = states
+            .iter()
+            .filter(|s| matches!(s, RenewalState::DueSoon(_)))
+            .count();
+        assert!(
+            overdue >= 2 && due >= 4,
+            "overdue {overdue}, due soon {due}"
+        );
+        assert!(states.iter().filter(|s| !s.needs_attention()).count() > ORGS.len() / 2);
+    }
+
+    #[test]
+    fn banner_lists_the_sign_ins_and_password() {
+        let text = banner("http://127.0.0.1:8080");
+        assert!(text.starts_with("openwarp demo is running at http://127.0.0.1:8080\n"));
+        assert!(
+            text.contains("  operator     operator@segwarp.example\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  member lead  lead@kent.gov.uk         (Kent County Council)\n"),
+            "{text}"
+        );
+        assert!(text.contains("  member user  user1@kent.gov.uk"), "{text}");
+        assert!(text.contains("password for all demo accounts: warp-demo-2026!"));
+    }
+
+    #[test]
+    fn public_url_is_browsable() {
+        let any: SocketAddr = "0.0.0.0:8080".parse().expect("address");
+        assert_eq!(public_url(any), "http://127.0.0.1:8080");
+        let local: SocketAddr = "127.0.0.1:18080".parse().expect("address");
+        let config = demo_config("sqlite://x.db", local);
+        assert_eq!(config.public_url, "http://127.0.0.1:18080");
+        assert_eq!(config.warp.name, "SEGWARP");
+        assert_eq!(config.warp.region, "South East England");
+        assert!(config.validate().is_ok());
+    }
+
+    #[tokio::test]
+    async fn seeding_a_fresh_database_builds_the_whole_warp() {
+        let db = openwarp_store::testing::sqlite().await;
+        let store = &db.store;
+        let first = seed(store, today()).await.expect("seed");
+        assert!(!first.already_seeded);
+        assert_eq!(first.organisations_created, ORGS.len());
+
+        let orgs = store.list_orgs().await.expect("orgs");
+        assert_eq!(orgs.len(), 26);
+        let kinds: HashSet<_> = orgs.iter().map(|o| o.council_type).collect();
+        assert_eq!(kinds.len(), CouncilType::ALL.len(), "every type present");
+        let statuses: HashSet<_> = orgs.iter().map(|o| o.status).collect();
+        assert!(statuses.contains(&Pending) && statuses.contains(&Lapsed));
+        assert!(orgs.iter().any(|o| !o.employers_member));
+        assert!(orgs.iter().filter(|o| o.employers_member).count() > orgs.len() / 2);
+
+        let mut users = 0;
+        for org in &orgs {
+            let members = store.list_users(Some(org.id)).await.expect("users");
+            let leads = members
+                .iter()
+                .filter(|u| u.role == Role::MemberLead)
+                .count();
+            assert_eq!(leads, 1, "{} has one lead", org.name);
+            assert!(
+                members.iter().any(|u| u.role == Role::MemberUser),
+                "{}",
+                org.name
+            );
+            users += members.len();
+        }
+        let operators = store.list_users(None).await.expect("operators");
+        assert_eq!(operators.len(), 1);
+        assert_eq!(first.users_created, users + 1);
+
+        for s in sign_ins() {
+            let found = store.find_user_by_email(&s.email).await.expect("lookup");
+            let found = found.expect("sign-in exists");
+            assert_eq!(found.user.role, s.role);
+            assert!(crypto::verify_password(
+                Some(&found.password_hash),
+                DEMO_PASSWORD
+            ));
+        }
+
+        let second = seed(store, today()).await.expect("seed again");
+        assert!(second.already_seeded);
+        assert_eq!((second.organisations_created, second.users_created), (0, 0));
+        assert_eq!(store.list_orgs().await.expect("orgs").len(), 26);
+        let log = store.audit_log(10, None).await.expect("audit");
+        assert_eq!(log.iter().filter(|e| e.action == "demo.seed").count(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_interrupted_seed_completes_without_clashing() {
+        let db = openwarp_store::testing::sqlite().await;
+        let store = &db.store;
+        store
+            .create_org(&draft(&ORGS[0], 0, today()), openwarp_store::now())
+            .await
+            .expect("pre-existing org");
+        let summary = seed(store, today()).await.expect("seed");
+        assert_eq!(summary.organisations_created, ORGS.len() - 1);
+        assert_eq!(store.list_orgs().await.expect("orgs").len(), ORGS.len());
+    }
+}

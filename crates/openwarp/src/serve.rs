@@ -1,0 +1,129 @@
+//! `openwarp serve` and `openwarp migrate`, and the pieces `demo` shares with
+//! them: connecting, listening, graceful shutdown and housekeeping.
+
+use crate::config::Config;
+use anyhow::Context;
+use openwarp_store::{Store, redact_url};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+/// How often expired sessions and stale sign-in throttling rows are removed.
+const PURGE_EVERY: Duration = Duration::from_secs(60 * 60);
+
+/// Open the database named by `url` and bring its schema up to date.
+///
+/// Every command migrates: it is idempotent and cheap, and it lets an
+/// operator bootstrap a fresh install with `openwarp user add` before the
+/// server has ever run.
+pub async fn open_store(url: &str) -> anyhow::Result<Store> {
+    let shown = redact_url(url);
+    let store = Store::connect(url)
+        .await
+        .with_context(|| format!("connecting to the database {shown}"))?;
+    store
+        .migrate()
+        .await
+        .with_context(|| format!("applying migrations to {shown}"))?;
+    Ok(store)
+}
+
+/// `openwarp migrate`: apply migrations and say so.
+pub async fn migrate(config: &Config) -> anyhow::Result<()> {
+    let store = open_store(&config.database_url).await?;
+    println!(
+        "database {} ({}) is up to date",
+        redact_url(&config.database_url),
+        store.backend().name()
+    );
+    store.close().await;
+    Ok(())
+}
+
+/// `openwarp serve`: migrate, then serve until Ctrl-C or SIGTERM.
+pub async fn serve(config: &Config, listen: Option<&str>) -> anyhow::Result<()> {
+    let store = open_store(&config.database_url).await?;
+    let listener = bind(listen.unwrap_or(&config.listen)).await?;
+    let address = listener.local_addr().context("reading the bound address")?;
+    tracing::info!(
+        url = config.base_url(),
+        %address,
+        backend = store.backend().name(),
+        database = %redact_url(&config.database_url),
+        "openwarp is serving"
+    );
+    run(listener, store, config).await
+}
+
+/// Bind the HTTP listener, naming the address if that fails (port taken…).
+pub async fn bind(address: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(address)
+        .await
+        .with_context(|| format!("listening on {address}"))
+}
+
+/// Serve on `listener` with housekeeping until a shutdown signal, then close
+/// the pool so SQLite's write-ahead log is checkpointed.
+pub async fn run(listener: TcpListener, store: Store, config: &Config) -> anyhow::Result<()> {
+    let housekeeping = spawn_purge(store.clone());
+    let served = openwarp_web::serve(listener, store.clone(), config.web(), shutdown_signal())
+        .await
+        .context("serving HTTP");
+    housekeeping.abort();
+    store.close().await;
+    tracing::info!("openwarp stopped");
+    served
+}
+
+/// Hourly removal of expired sessions. Failures are logged and retried next
+/// hour: a database blip must never take the web server down with it.
+fn spawn_purge(store: Store) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(PURGE_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            match store.purge_expired(openwarp_store::now()).await {
+                Ok(0) => {}
+                Ok(removed) => tracing::info!(removed, "purged expired sessions"),
+                Err(error) => tracing::error!(%error, "could not purge expired sessions"),
+            }
+        }
+    })
+}
+
+/// Completes on Ctrl-C or (on Unix) SIGTERM, so in-flight requests finish
+/// before systemd or a container runtime stops the process.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate() => {}
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+/// Waits for SIGTERM; never completes where there is no such signal.
+#[cfg(unix)]
+async fn terminate() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut stream) => {
+            stream.recv().await;
+        }
+        Err(error) => {
+            tracing::error!(%error, "cannot listen for SIGTERM");
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn terminate() {
+    std::future::pending::<()>().await;
+}
