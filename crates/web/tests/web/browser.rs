@@ -115,13 +115,27 @@ async fn submit(c: &Client, form_action: &str) {
         .expect("click");
 }
 
-async fn heading(c: &Client) -> String {
-    c.find(Locator::Css("h1"))
+/// Wait (up to 15 s) for the page's `h1` to read `expected`: clicks start
+/// navigations that finish on the browser's schedule, not ours.
+async fn expect_heading(c: &Client, expected: &str) {
+    let mut seen = String::new();
+    for _ in 0..150 {
+        if let Ok(h1) = c.find(Locator::Css("h1")).await
+            && let Ok(text) = h1.text().await
+        {
+            if text == expected {
+                return;
+            }
+            seen = text;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let url = c
+        .current_url()
         .await
-        .expect("h1")
-        .text()
-        .await
-        .expect("text")
+        .map(|u| u.to_string())
+        .unwrap_or_default();
+    panic!("expected heading {expected:?} at {url}, last saw {seen:?}");
 }
 
 #[tokio::test]
@@ -132,11 +146,11 @@ async fn operator_invites_a_lead_who_accepts_and_signs_in() {
 
     let op = browser(&driver, "operator").await;
     op.goto(&app.url("/")).await.expect("open");
-    assert_eq!(heading(&op).await, "Sign in to TESTWARP");
+    expect_heading(&op, "Sign in to TESTWARP").await;
     fill(&op, "email", "ops@warp.example").await;
     fill(&op, "password", PASSWORD).await;
     submit(&op, "/login").await;
-    assert_eq!(heading(&op).await, "Dashboard");
+    expect_heading(&op, "Dashboard").await;
 
     op.find(Locator::LinkText("Add a member organisation"))
         .await
@@ -147,7 +161,7 @@ async fn operator_invites_a_lead_who_accepts_and_signs_in() {
     fill(&op, "name", "Tunbridge Wells Borough Council").await;
     fill(&op, "senior_officer_name", "Robin Officer").await;
     submit(&op, "/orgs").await;
-    assert_eq!(heading(&op).await, "Tunbridge Wells Borough Council");
+    expect_heading(&op, "Tunbridge Wells Borough Council").await;
     assert!(
         op.source()
             .await
@@ -164,7 +178,7 @@ async fn operator_invites_a_lead_who_accepts_and_signs_in() {
         .expect("select");
     let org_path = op.current_url().await.expect("url").path().to_string();
     submit(&op, &format!("{org_path}/invitations")).await;
-    assert_eq!(heading(&op).await, "Invitation created");
+    expect_heading(&op, "Invitation created").await;
     let link = op
         .find(Locator::Css("[data-testid=issued-link]"))
         .await
@@ -177,13 +191,13 @@ async fn operator_invites_a_lead_who_accepts_and_signs_in() {
     // The lead, in a browser that shares nothing with the operator's.
     let lead = browser(&driver, "lead").await;
     lead.goto(&link).await.expect("open invitation");
-    assert_eq!(heading(&lead).await, "Join TESTWARP");
+    expect_heading(&lead, "Join TESTWARP").await;
     fill(&lead, "display_name", "Lee Lead").await;
     fill(&lead, "password", PASSWORD).await;
     fill(&lead, "password_confirm", PASSWORD).await;
     let action = url::Url::parse(&link).expect("url").path().to_string();
     submit(&lead, &action).await;
-    assert_eq!(heading(&lead).await, "Sign in to TESTWARP");
+    expect_heading(&lead, "Sign in to TESTWARP").await;
     assert!(
         lead.source()
             .await
@@ -193,14 +207,14 @@ async fn operator_invites_a_lead_who_accepts_and_signs_in() {
     fill(&lead, "email", "lead@tunbridgewells.gov.uk").await;
     fill(&lead, "password", PASSWORD).await;
     submit(&lead, "/login").await;
-    assert_eq!(heading(&lead).await, "Dashboard");
+    expect_heading(&lead, "Dashboard").await;
     lead.find(Locator::LinkText("My organisation"))
         .await
         .expect("nav")
         .click()
         .await
         .expect("click");
-    assert_eq!(heading(&lead).await, "Tunbridge Wells Borough Council");
+    expect_heading(&lead, "Tunbridge Wells Borough Council").await;
     let page = lead.source().await.expect("source");
     assert!(page.contains("Lee Lead") && page.contains("Member lead"));
 
