@@ -19,7 +19,8 @@ pub use access::{Actor, Denied};
 pub use account::{Email, Password, Role};
 pub use ids::{OrgId, UserId};
 pub use membership::{
-    Contact, CouncilType, FeeSchedule, Governance, MembershipStatus, OrganisationDraft, Pence,
+    Contact, CouncilType, FeeSchedule, Governance, MembershipStatus, OrganisationDraft,
+    OrganisationInput, Pence,
     RenewalState,
 };
 pub use validation::{FieldError, ValidationErrors};

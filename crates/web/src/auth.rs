@@ -168,7 +168,7 @@ pub fn safe_next(next: &str) -> &str {
     }
 }
 
-async fn read_form_body(req: Request, state: &AppState) -> Result<Vec<(String, String)>, AppError> {
+async fn read_form_body(req: Request) -> Result<Vec<(String, String)>, AppError> {
     let is_form = req
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
@@ -182,7 +182,6 @@ async fn read_form_body(req: Request, state: &AppState) -> Result<Vec<(String, S
     let bytes = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES)
         .await
         .map_err(|_| AppError::PayloadTooLarge)?;
-    let _ = state;
     serde_urlencoded::from_bytes(&bytes)
         .map_err(|e| AppError::BadRequest(format!("the form could not be read: {e}")))
 }
@@ -220,7 +219,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for SessionForm<T> {
         let (mut parts, body) = req.into_parts();
         let SignedIn(session) = SignedIn::from_request_parts(&mut parts, state).await?;
         let req = Request::from_parts(parts, body);
-        let fields = read_form_body(req, state)
+        let fields = read_form_body(req)
             .await
             .map_err(IntoResponse::into_response)?;
         if !constant_time_eq(csrf_field(&fields), &session.csrf_token) {
@@ -243,7 +242,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for AnonForm<T> {
             .get(PRE_SESSION_COOKIE)
             .map(|c| c.value().to_string())
             .unwrap_or_default();
-        let fields = read_form_body(req, state).await?;
+        let fields = read_form_body(req).await?;
         if expected.is_empty() || !constant_time_eq(csrf_field(&fields), &expected) {
             return Err(csrf_failed());
         }
