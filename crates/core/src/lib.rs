@@ -20,7 +20,6 @@ pub use account::{Email, Password, Role};
 pub use ids::{OrgId, UserId};
 pub use membership::{
     Contact, CouncilType, FeeSchedule, Governance, MembershipStatus, OrganisationDraft,
-    OrganisationInput, Pence,
-    RenewalState,
+    OrganisationInput, Pence, RenewalState,
 };
 pub use validation::{FieldError, ValidationErrors};
