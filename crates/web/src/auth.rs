@@ -236,7 +236,7 @@ pub struct AnonForm<T>(pub T);
 
 impl<T: DeserializeOwned + Send> FromRequest<AppState> for AnonForm<T> {
     type Rejection = AppError;
-    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request(req: Request, _state: &AppState) -> Result<Self, Self::Rejection> {
         let jar = CookieJar::from_headers(req.headers());
         let expected = jar
             .get(PRE_SESSION_COOKIE)
