@@ -11,9 +11,15 @@
 //! flattening them, so the matcher can apply each format's exact semantics and
 //! show members *why* they were told.
 
+pub mod csaf;
+pub mod cve5;
 pub mod cvss;
 pub mod detect;
+pub mod epss;
+pub mod kev;
 pub mod model;
+pub mod nvd;
+pub mod osv;
 pub mod time;
 
 pub use detect::{Format, detect};

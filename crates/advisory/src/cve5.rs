@@ -1,0 +1,1 @@
+//! Parser for cve5 (being written).

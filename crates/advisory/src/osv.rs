@@ -1,0 +1,1 @@
+//! Parser for osv (being written).

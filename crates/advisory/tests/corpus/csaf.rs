@@ -1,0 +1,1 @@
+//! Corpus tests for the csaf parser (being written).

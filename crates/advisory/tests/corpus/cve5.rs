@@ -1,0 +1,1 @@
+//! Corpus tests for the cve5 parser (being written).

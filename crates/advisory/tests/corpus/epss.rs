@@ -1,0 +1,1 @@
+//! Corpus tests for the epss parser (being written).

@@ -1,0 +1,1 @@
+//! Corpus tests for the nvd parser (being written).

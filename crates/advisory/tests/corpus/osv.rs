@@ -1,0 +1,1 @@
+//! Corpus tests for the osv parser (being written).
