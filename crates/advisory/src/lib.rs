@@ -11,6 +11,7 @@
 //! flattening them, so the matcher can apply each format's exact semantics and
 //! show members *why* they were told.
 
+pub mod change;
 pub mod csaf;
 pub mod cve5;
 pub mod cvss;
@@ -20,6 +21,7 @@ pub mod kev;
 pub mod model;
 pub mod nvd;
 pub mod osv;
+pub mod summary;
 pub mod time;
 
 pub use detect::{Format, detect};

@@ -18,6 +18,7 @@
 //! - Uniqueness clashes come back as [`StoreError::Conflict`], never as a raw
 //!   database error.
 
+mod advisories;
 mod audit;
 mod auth;
 pub mod crypto;
@@ -28,6 +29,10 @@ mod users;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use advisories::{
+    AdvisoryDetail, AdvisoryFilter, AdvisoryPage, AdvisoryRow, ChangeRow, IngestCounts,
+    KnownRecords, StoredRecord,
+};
 pub use audit::{AuditEntry, AuditRecord};
 pub use auth::{ApiToken, LoginFailures, Session, TokenUse};
 pub use invitations::{AcceptError, Invitation, InvitationState};

@@ -740,3 +740,341 @@ async fn sqlite_runs_in_wal_mode() {
         "no WAL file beside {path}"
     );
 }
+
+mod advisories {
+    use super::t0;
+    use chrono::{Duration, NaiveDate};
+    use openwarp_advisory::{
+        Affected, CvssScore, CvssVersion, EpssRun, EpssScore, KevEntry, RecordState, Severity,
+        SourceKind, SourceRecord,
+    };
+    use openwarp_store::testing::all_backends;
+    use openwarp_store::{AdvisoryFilter, KnownRecords};
+
+    fn record(source: SourceKind, id: &str, vuln: &str, score: Option<f64>) -> SourceRecord {
+        SourceRecord {
+            source,
+            record_id: id.into(),
+            vuln_id: vuln.into(),
+            aliases: vec![],
+            state: RecordState::Published,
+            title: None,
+            description: Some(format!(
+                "{vuln}: remote code execution in Example Server. Details."
+            )),
+            published: Some(t0() - Duration::days(3)),
+            modified: Some(t0() - Duration::days(1)),
+            publisher: Some("test".into()),
+            cvss: score
+                .map(|s| CvssScore {
+                    version: CvssVersion::V31,
+                    vector: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H".into(),
+                    base_score: s,
+                    severity: Severity::from_score(s),
+                    stated_score: None,
+                    assessor: "nvd@nist.gov".into(),
+                    kind: Some("Primary".into()),
+                })
+                .into_iter()
+                .collect(),
+            cwes: vec!["CWE-78".into()],
+            references: vec![],
+            affected: vec![Affected::Kev {
+                vendor: "Example".into(),
+                product: "Server".into(),
+            }],
+            remediations: vec![],
+            kev: None,
+            tlp: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn ingest_is_idempotent_and_changes_are_logged() {
+        for db in all_backends().await {
+            let s = &db.store;
+            let mut known = KnownRecords::default();
+            let nvd = record(SourceKind::Nvd, "CVE-2024-0001", "CVE-2024-0001", Some(7.5));
+            let mut osv = record(
+                SourceKind::Osv,
+                "GHSA-aaaa-bbbb-cccc",
+                "CVE-2024-0001",
+                None,
+            );
+            osv.aliases = vec!["GHSA-aaaa-bbbb-cccc".into()];
+            let other = record(SourceKind::Nvd, "CVE-2024-0002", "CVE-2024-0002", Some(4.3));
+            let counts = s
+                .upsert_records(&[nvd.clone(), osv.clone(), other.clone()], &mut known, t0())
+                .await
+                .expect("ingest");
+            assert_eq!(
+                (counts.new, counts.changed, counts.unchanged),
+                (3, 0, 0),
+                "{}",
+                db.backend().name()
+            );
+
+            // The same records again: nothing written, with or without the warm cache.
+            let again = s
+                .upsert_records(&[nvd.clone(), osv.clone(), other.clone()], &mut known, t0())
+                .await
+                .expect("ingest");
+            assert_eq!((again.new, again.changed, again.unchanged), (0, 0, 3));
+            let mut cold = KnownRecords::default();
+            let again = s
+                .upsert_records(std::slice::from_ref(&nvd), &mut cold, t0())
+                .await
+                .expect("ingest");
+            assert_eq!(again.unchanged, 1);
+
+            let detail = s
+                .advisory("CVE-2024-0001")
+                .await
+                .expect("get")
+                .expect("exists");
+            assert_eq!(detail.records.len(), 2);
+            assert_eq!(detail.row.cvss_score, Some(7.5));
+            assert_eq!(detail.row.severity.as_deref(), Some("high"));
+            assert_eq!(detail.row.sources, "nvd,osv");
+            assert_eq!(detail.summary.aliases, ["GHSA-aaaa-bbbb-cccc"]);
+            assert_eq!(detail.changes.len(), 2, "one 'new' per source record");
+            assert_eq!(
+                s.resolve_vuln_id("GHSA-aaaa-bbbb-cccc")
+                    .await
+                    .expect("alias")
+                    .as_deref(),
+                Some("CVE-2024-0001")
+            );
+            assert_eq!(
+                s.resolve_vuln_id("CVE-2024-0002")
+                    .await
+                    .expect("id")
+                    .as_deref(),
+                Some("CVE-2024-0002")
+            );
+            assert_eq!(
+                s.resolve_vuln_id("CVE-1999-9999").await.expect("none"),
+                None
+            );
+
+            // NVD raises the score; KEV adds it.
+            let mut raised = nvd.clone();
+            raised.cvss[0].base_score = 9.8;
+            raised.cvss[0].severity = Severity::Critical;
+            let mut kev = record(SourceKind::Kev, "CVE-2024-0001", "CVE-2024-0001", None);
+            kev.title = Some("Example Server RCE".into());
+            kev.kev = Some(KevEntry {
+                cve_id: "CVE-2024-0001".into(),
+                vendor_project: "Example".into(),
+                product: "Server".into(),
+                vulnerability_name: "Example Server RCE".into(),
+                date_added: NaiveDate::from_ymd_opt(2024, 5, 1).expect("date"),
+                short_description: "RCE".into(),
+                required_action: "Apply updates".into(),
+                due_date: NaiveDate::from_ymd_opt(2024, 5, 22),
+                known_ransomware_campaign_use: "Known".into(),
+                notes: String::new(),
+                cwes: vec![],
+            });
+            let later = t0() + Duration::hours(1);
+            let counts = s
+                .upsert_records(&[raised, kev], &mut known, later)
+                .await
+                .expect("ingest");
+            assert_eq!((counts.new, counts.changed), (1, 1));
+            let detail = s
+                .advisory("CVE-2024-0001")
+                .await
+                .expect("get")
+                .expect("exists");
+            assert_eq!(detail.row.cvss_score, Some(9.8));
+            assert_eq!(
+                detail.row.kev_date_added,
+                NaiveDate::from_ymd_opt(2024, 5, 1)
+            );
+            assert!(detail.row.kev_ransomware);
+            assert_eq!(detail.summary.title, "Example Server RCE");
+            let kinds: Vec<&str> = detail.changes.iter().map(|c| c.kind.as_str()).collect();
+            assert!(
+                kinds.contains(&"score_raised") && kinds.contains(&"added_to_kev"),
+                "{kinds:?}"
+            );
+
+            // Rejection keeps the record and flags the advisory.
+            let mut rejected = other.clone();
+            rejected.state = RecordState::Rejected {
+                reason: Some("duplicate".into()),
+            };
+            s.upsert_records(&[rejected], &mut known, later)
+                .await
+                .expect("ingest");
+            let detail = s
+                .advisory("CVE-2024-0002")
+                .await
+                .expect("get")
+                .expect("kept");
+            assert!(detail.row.rejected);
+            assert_eq!(detail.changes[0].kind, "rejected");
+            let page = s
+                .list_advisories(&AdvisoryFilter::default(), 50, 0)
+                .await
+                .expect("list");
+            assert_eq!(page.total, 1);
+            let all = AdvisoryFilter {
+                include_rejected: true,
+                ..AdvisoryFilter::default()
+            };
+            assert_eq!(s.list_advisories(&all, 50, 0).await.expect("list").total, 2);
+
+            // An OSV record that later learns its CVE moves to that advisory.
+            let mut lonely = record(SourceKind::Osv, "GO-2024-0003", "GO-2024-0003", None);
+            s.upsert_records(std::slice::from_ref(&lonely), &mut known, later)
+                .await
+                .expect("ingest");
+            assert!(s.advisory("GO-2024-0003").await.expect("get").is_some());
+            lonely.vuln_id = "CVE-2024-0001".into();
+            lonely.aliases = vec!["GO-2024-0003".into()];
+            s.upsert_records(&[lonely], &mut known, later)
+                .await
+                .expect("ingest");
+            assert!(s.advisory("GO-2024-0003").await.expect("get").is_none());
+            assert_eq!(
+                s.resolve_vuln_id("GO-2024-0003")
+                    .await
+                    .expect("alias")
+                    .as_deref(),
+                Some("CVE-2024-0001")
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn advisory_list_filters() {
+        for db in all_backends().await {
+            let s = &db.store;
+            let mut known = KnownRecords::default();
+            let mut a = record(SourceKind::Nvd, "CVE-2024-1000", "CVE-2024-1000", Some(9.8));
+            a.affected = vec![Affected::Kev {
+                vendor: "Fortinet".into(),
+                product: "FortiOS".into(),
+            }];
+            let mut b = record(SourceKind::Nvd, "CVE-2024-2000", "CVE-2024-2000", Some(5.0));
+            b.published = Some(t0() - Duration::days(400));
+            b.modified = Some(t0() - Duration::days(300));
+            let c = record(SourceKind::Nvd, "CVE-2024-3000", "CVE-2024-3000", None);
+            s.upsert_records(&[a, b, c], &mut known, t0())
+                .await
+                .expect("ingest");
+            let run = EpssRun {
+                model_version: Some("v2025.03.14".into()),
+                score_date: Some(t0()),
+            };
+            let scores = [
+                EpssScore {
+                    cve_id: "CVE-2024-1000".into(),
+                    score: 0.94,
+                    percentile: 0.99,
+                },
+                EpssScore {
+                    cve_id: "CVE-2024-2000".into(),
+                    score: 0.01,
+                    percentile: 0.20,
+                },
+                EpssScore {
+                    cve_id: "CVE-2099-0001".into(),
+                    score: 0.5,
+                    percentile: 0.5,
+                },
+            ];
+            assert_eq!(s.upsert_epss(&scores, &run, t0()).await.expect("epss"), 3);
+            assert_eq!(
+                s.upsert_epss(&scores[..1], &run, t0())
+                    .await
+                    .expect("epss again"),
+                1
+            );
+
+            let ids = |f: AdvisoryFilter| async move {
+                s.list_advisories(&f, 50, 0)
+                    .await
+                    .expect("list")
+                    .rows
+                    .into_iter()
+                    .map(|r| r.vuln_id)
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(ids(AdvisoryFilter::default()).await.len(), 3);
+            assert_eq!(
+                ids(AdvisoryFilter {
+                    text: Some("fortinet".into()),
+                    ..Default::default()
+                })
+                .await,
+                ["CVE-2024-1000"]
+            );
+            assert_eq!(
+                ids(AdvisoryFilter {
+                    text: Some("100%".into()),
+                    ..Default::default()
+                })
+                .await,
+                Vec::<String>::new()
+            );
+            assert_eq!(
+                ids(AdvisoryFilter {
+                    min_severity: Some(Severity::High),
+                    ..Default::default()
+                })
+                .await,
+                ["CVE-2024-1000"]
+            );
+            assert_eq!(
+                ids(AdvisoryFilter {
+                    min_severity: Some(Severity::Medium),
+                    ..Default::default()
+                })
+                .await
+                .len(),
+                2
+            );
+            assert_eq!(
+                ids(AdvisoryFilter {
+                    min_epss: Some(0.5),
+                    ..Default::default()
+                })
+                .await,
+                ["CVE-2024-1000"]
+            );
+            assert_eq!(
+                ids(AdvisoryFilter {
+                    vendor: Some("FORTINET".into()),
+                    product: Some("fortios".into()),
+                    ..Default::default()
+                })
+                .await,
+                ["CVE-2024-1000"]
+            );
+            let recent = AdvisoryFilter {
+                published_from: Some((t0() - Duration::days(30)).date_naive()),
+                ..Default::default()
+            };
+            assert_eq!(ids(recent).await.len(), 2);
+            let old = AdvisoryFilter {
+                modified_to: Some((t0() - Duration::days(200)).date_naive()),
+                ..Default::default()
+            };
+            assert_eq!(ids(old).await, ["CVE-2024-2000"]);
+            let page = s
+                .list_advisories(&AdvisoryFilter::default(), 1, 1)
+                .await
+                .expect("page");
+            assert_eq!((page.rows.len(), page.total), (1, 3));
+            let detail = s
+                .advisory("CVE-2024-1000")
+                .await
+                .expect("get")
+                .expect("exists");
+            assert_eq!(detail.row.epss_score, Some(0.94));
+        }
+    }
+}

@@ -1,0 +1,581 @@
+//! Advisories: idempotent storage of source records, one summarised advisory
+//! per vulnerability, the change log, and EPSS scores.
+//!
+//! Contract:
+//! - Records are keyed by `(source, record_id)`. A record whose content hash
+//!   is unchanged is skipped without touching the database (the caller keeps
+//!   a [`KnownRecords`] across batches), so re-ingesting a corpus is cheap.
+//! - A batch is one transaction: a failure leaves nothing half-written.
+//! - Rejected and withdrawn records are stored with their state, never deleted.
+//! - Every new or changed record appends human-readable entries to the change
+//!   log, and the advisory of each vulnerability it touches is re-summarised
+//!   from all of that vulnerability's records.
+
+use crate::{Result, Store, StoreError, corrupt, on_pool};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, NaiveDate, Utc};
+use openwarp_advisory::change::record_changes;
+use openwarp_advisory::summary::{AdvisorySummary, summarise};
+use openwarp_advisory::{EpssRun, EpssScore, SourceKind, SourceRecord};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+/// What a batch did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct IngestCounts {
+    pub new: u64,
+    pub changed: u64,
+    pub unchanged: u64,
+}
+
+impl std::ops::AddAssign for IngestCounts {
+    fn add_assign(&mut self, o: IngestCounts) {
+        self.new += o.new;
+        self.changed += o.changed;
+        self.unchanged += o.unchanged;
+    }
+}
+
+/// Content hashes of stored records, loaded once per source and kept up to
+/// date across batches: the re-ingest short-circuit.
+#[derive(Debug, Default)]
+pub struct KnownRecords {
+    loaded: HashSet<SourceKind>,
+    hashes: HashMap<(SourceKind, String), String>,
+}
+
+/// A stored source record with when we first saw it and when it last changed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredRecord {
+    pub record: SourceRecord,
+    pub first_seen_at: DateTime<Utc>,
+    pub changed_at: DateTime<Utc>,
+}
+
+/// One entry of the change log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct ChangeRow {
+    pub id: i64,
+    pub vuln_id: String,
+    pub source: String,
+    pub record_id: String,
+    pub kind: String,
+    pub summary: String,
+    pub at: DateTime<Utc>,
+}
+
+/// An advisory as the list shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct AdvisoryRow {
+    pub vuln_id: String,
+    pub title: String,
+    pub published: Option<DateTime<Utc>>,
+    pub modified: Option<DateTime<Utc>>,
+    pub cvss_score: Option<f64>,
+    pub cvss_version: Option<String>,
+    pub severity: Option<String>,
+    pub kev_date_added: Option<NaiveDate>,
+    pub kev_due_date: Option<NaiveDate>,
+    pub kev_ransomware: bool,
+    pub rejected: bool,
+    pub sources: String,
+    pub epss_score: Option<f64>,
+    pub epss_percentile: Option<f64>,
+}
+
+/// Everything known about one vulnerability.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AdvisoryDetail {
+    pub row: AdvisoryRow,
+    pub summary: AdvisorySummary,
+    pub records: Vec<StoredRecord>,
+    pub changes: Vec<ChangeRow>,
+}
+
+/// Filters for the advisory list. Empty means everything.
+#[derive(Debug, Clone, Default)]
+pub struct AdvisoryFilter {
+    /// Words that must all appear in the id, aliases, title or vendor/product names.
+    pub text: Option<String>,
+    /// Lowest severity to include (`low`, `medium`, `high`, `critical`).
+    pub min_severity: Option<openwarp_advisory::Severity>,
+    pub kev_only: bool,
+    pub min_epss: Option<f64>,
+    pub published_from: Option<NaiveDate>,
+    pub published_to: Option<NaiveDate>,
+    pub modified_from: Option<NaiveDate>,
+    pub modified_to: Option<NaiveDate>,
+    pub vendor: Option<String>,
+    pub product: Option<String>,
+    pub include_rejected: bool,
+}
+
+/// One page of the advisory list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AdvisoryPage {
+    pub rows: Vec<AdvisoryRow>,
+    pub total: i64,
+}
+
+fn content_hash(body: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(body.as_bytes()))
+}
+
+fn decode(body: &str) -> Result<SourceRecord> {
+    serde_json::from_str(body).map_err(|e| corrupt(format!("stored record: {e}")))
+}
+
+fn severity_rank(s: &str) -> i64 {
+    match s {
+        "critical" => 4,
+        "high" => 3,
+        "medium" => 2,
+        "low" => 1,
+        _ => 0,
+    }
+}
+
+impl Store {
+    async fn load_hashes(&self, known: &mut KnownRecords, source: SourceKind) -> Result<()> {
+        if known.loaded.contains(&source) {
+            return Ok(());
+        }
+        let rows: Vec<(String, String)> = on_pool!(self, |p| sqlx::query_as(
+            "SELECT record_id, content_hash FROM source_records WHERE source = $1"
+        )
+        .bind(source.as_str())
+        .fetch_all(p)
+        .await)?;
+        known
+            .hashes
+            .extend(rows.into_iter().map(|(id, h)| ((source, id), h)));
+        known.loaded.insert(source);
+        Ok(())
+    }
+
+    /// Store a batch of records in one transaction; see the module contract.
+    pub async fn upsert_records(
+        &self,
+        batch: &[SourceRecord],
+        known: &mut KnownRecords,
+        now: DateTime<Utc>,
+    ) -> Result<IngestCounts> {
+        let mut counts = IngestCounts::default();
+        let mut work: Vec<(&SourceRecord, String, String, bool)> = Vec::new();
+        let mut seen_in_batch: HashMap<(SourceKind, &str), usize> = HashMap::new();
+        for r in batch {
+            self.load_hashes(known, r.source).await?;
+            let body = serde_json::to_string(r).map_err(|e| corrupt(format!("encode: {e}")))?;
+            let hash = content_hash(&body);
+            let key = (r.source, r.record_id.clone());
+            match known.hashes.get(&key) {
+                Some(h) if *h == hash => counts.unchanged += 1,
+                existing => {
+                    let exists = existing.is_some();
+                    // The same record twice in one batch: the later one wins.
+                    if let Some(&i) = seen_in_batch.get(&(r.source, r.record_id.as_str())) {
+                        if let Some(slot) = work.get_mut(i) {
+                            *slot = (r, body, hash, slot.3);
+                        }
+                        continue;
+                    }
+                    seen_in_batch.insert((r.source, r.record_id.as_str()), work.len());
+                    work.push((r, body, hash, exists));
+                }
+            }
+        }
+        if work.is_empty() {
+            return Ok(counts);
+        }
+        on_pool!(self, |p| {
+            let mut tx = p.begin().await?;
+            let mut touched: BTreeSet<String> = BTreeSet::new();
+            for (record, body, hash, exists) in &work {
+                let old: Option<(String, String)> = if *exists {
+                    sqlx::query_as("SELECT body, vuln_id FROM source_records WHERE source = $1 AND record_id = $2")
+                        .bind(record.source.as_str())
+                        .bind(&record.record_id)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                } else {
+                    None
+                };
+                let old_record = old.as_ref().map(|(b, _)| decode(b)).transpose()?;
+                if let Some((_, old_vuln)) = &old {
+                    touched.insert(old_vuln.clone());
+                }
+                for change in record_changes(old_record.as_ref(), record) {
+                    sqlx::query(
+                        "INSERT INTO advisory_changes (vuln_id, source, record_id, kind, summary, at) \
+                         VALUES ($1, $2, $3, $4, $5, $6)",
+                    )
+                    .bind(&record.vuln_id)
+                    .bind(record.source.as_str())
+                    .bind(&record.record_id)
+                    .bind(change.kind.as_str())
+                    .bind(&change.summary)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                sqlx::query(
+                    "INSERT INTO source_records (source, record_id, vuln_id, content_hash, body, first_seen_at, changed_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $6) \
+                     ON CONFLICT (source, record_id) DO UPDATE SET vuln_id = excluded.vuln_id, \
+                     content_hash = excluded.content_hash, body = excluded.body, changed_at = excluded.changed_at",
+                )
+                .bind(record.source.as_str())
+                .bind(&record.record_id)
+                .bind(&record.vuln_id)
+                .bind(hash)
+                .bind(body)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                touched.insert(record.vuln_id.clone());
+                if *exists {
+                    counts.changed += 1;
+                } else {
+                    counts.new += 1;
+                }
+            }
+            for vuln_id in &touched {
+                let bodies: Vec<(String,)> = sqlx::query_as(
+                    "SELECT body FROM source_records WHERE vuln_id = $1 ORDER BY source, record_id",
+                )
+                .bind(vuln_id)
+                .fetch_all(&mut *tx)
+                .await?;
+                let records = bodies
+                    .iter()
+                    .map(|(b,)| decode(b))
+                    .collect::<Result<Vec<_>>>()?;
+                sqlx::query("DELETE FROM advisory_aliases WHERE vuln_id = $1")
+                    .bind(vuln_id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("DELETE FROM advisory_products WHERE vuln_id = $1")
+                    .bind(vuln_id)
+                    .execute(&mut *tx)
+                    .await?;
+                let Some(summary) = summarise(&records) else {
+                    sqlx::query("DELETE FROM advisories WHERE vuln_id = $1")
+                        .bind(vuln_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    continue;
+                };
+                let json =
+                    serde_json::to_string(&summary).map_err(|e| corrupt(format!("encode: {e}")))?;
+                let mut search = format!("{} {}", summary.vuln_id, summary.title);
+                for a in &summary.aliases {
+                    search.push(' ');
+                    search.push_str(a);
+                }
+                for (v, p) in &summary.products {
+                    search.push_str(&format!(" {v}:{p}"));
+                }
+                let sources: Vec<&str> = summary.sources.iter().map(|s| s.as_str()).collect();
+                let cvss = summary.max_cvss.as_ref();
+                sqlx::query(
+                    "INSERT INTO advisories (vuln_id, title, description, published, modified, cvss_score, cvss_version, \
+                     cvss_vector, severity, kev_date_added, kev_due_date, kev_ransomware, rejected, sources, search_text, summary, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+                     ON CONFLICT (vuln_id) DO UPDATE SET title = excluded.title, description = excluded.description, \
+                     published = excluded.published, modified = excluded.modified, cvss_score = excluded.cvss_score, \
+                     cvss_version = excluded.cvss_version, cvss_vector = excluded.cvss_vector, severity = excluded.severity, \
+                     kev_date_added = excluded.kev_date_added, kev_due_date = excluded.kev_due_date, \
+                     kev_ransomware = excluded.kev_ransomware, rejected = excluded.rejected, sources = excluded.sources, \
+                     search_text = excluded.search_text, summary = excluded.summary, updated_at = excluded.updated_at",
+                )
+                .bind(vuln_id)
+                .bind(&summary.title)
+                .bind(&summary.description)
+                .bind(summary.published)
+                .bind(summary.modified)
+                .bind(cvss.map(|c| c.base_score))
+                .bind(cvss.map(|c| c.version.as_str()))
+                .bind(cvss.map(|c| c.vector.as_str()))
+                .bind(summary.severity.map(|s| s.as_str()))
+                .bind(summary.kev.as_ref().map(|k| k.date_added))
+                .bind(summary.kev.as_ref().and_then(|k| k.due_date))
+                .bind(summary.kev.as_ref().is_some_and(|k| k.known_ransomware_campaign_use.eq_ignore_ascii_case("known")))
+                .bind(summary.rejected)
+                .bind(sources.join(","))
+                .bind(search.to_lowercase())
+                .bind(&json)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                for alias in &summary.aliases {
+                    sqlx::query("INSERT INTO advisory_aliases (alias, vuln_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                        .bind(alias)
+                        .bind(vuln_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                for (vendor, product) in &summary.products {
+                    sqlx::query("INSERT INTO advisory_products (vendor, product, vuln_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                        .bind(vendor)
+                        .bind(product)
+                        .bind(vuln_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            tx.commit().await?;
+            Ok::<_, StoreError>(())
+        })?;
+        for (record, _, hash, _) in work {
+            known
+                .hashes
+                .insert((record.source, record.record_id.clone()), hash);
+        }
+        Ok(counts)
+    }
+
+    /// Store a day's EPSS scores (upsert by CVE), in one transaction.
+    pub async fn upsert_epss(
+        &self,
+        scores: &[EpssScore],
+        run: &EpssRun,
+        now: DateTime<Utc>,
+    ) -> Result<u64> {
+        const ROWS_PER_STATEMENT: usize = 500;
+        on_pool!(self, |p| {
+            let mut tx = p.begin().await?;
+            let mut written = 0u64;
+            for chunk in scores.chunks(ROWS_PER_STATEMENT) {
+                let mut qb = sqlx::QueryBuilder::new(
+                    "INSERT INTO epss_scores (cve_id, score, percentile, model_version, score_date, updated_at) ",
+                );
+                qb.push_values(chunk, |mut b, s| {
+                    b.push_bind(&s.cve_id)
+                        .push_bind(s.score)
+                        .push_bind(s.percentile)
+                        .push_bind(&run.model_version)
+                        .push_bind(run.score_date)
+                        .push_bind(now);
+                });
+                qb.push(
+                    " ON CONFLICT (cve_id) DO UPDATE SET score = excluded.score, percentile = excluded.percentile, \
+                     model_version = excluded.model_version, score_date = excluded.score_date, updated_at = excluded.updated_at",
+                );
+                written += qb.build().execute(&mut *tx).await?.rows_affected();
+            }
+            tx.commit().await?;
+            Ok::<_, StoreError>(written)
+        })
+    }
+
+    /// The vulnerability an id names: itself, or the one it is an alias of.
+    pub async fn resolve_vuln_id(&self, id: &str) -> Result<Option<String>> {
+        let direct: Option<(String,)> = on_pool!(self, |p| sqlx::query_as(
+            "SELECT vuln_id FROM advisories WHERE vuln_id = $1"
+        )
+        .bind(id)
+        .fetch_optional(p)
+        .await)?;
+        if let Some((v,)) = direct {
+            return Ok(Some(v));
+        }
+        let alias: Option<(String,)> = on_pool!(self, |p| sqlx::query_as(
+            "SELECT vuln_id FROM advisory_aliases WHERE alias = $1 ORDER BY vuln_id LIMIT 1"
+        )
+        .bind(id)
+        .fetch_optional(p)
+        .await)?;
+        Ok(alias.map(|(v,)| v))
+    }
+
+    /// One vulnerability with all its records and its change history.
+    pub async fn advisory(&self, vuln_id: &str) -> Result<Option<AdvisoryDetail>> {
+        let sql = concat!(
+            "SELECT ",
+            advisory_columns!(),
+            " FROM advisories a LEFT JOIN epss_scores e ON e.cve_id = a.vuln_id WHERE a.vuln_id = $1"
+        );
+        let row: Option<AdvisoryRow> = on_pool!(self, |p| sqlx::query_as(sql)
+            .bind(vuln_id)
+            .fetch_optional(p)
+            .await)?;
+        let Some(row) = row else { return Ok(None) };
+        let (summary_json,): (String,) = on_pool!(self, |p| sqlx::query_as(
+            "SELECT summary FROM advisories WHERE vuln_id = $1"
+        )
+        .bind(vuln_id)
+        .fetch_one(p)
+        .await)?;
+        let summary: AdvisorySummary =
+            serde_json::from_str(&summary_json).map_err(|e| corrupt(format!("summary: {e}")))?;
+        let rows: Vec<(String, DateTime<Utc>, DateTime<Utc>)> = on_pool!(self, |p| {
+            sqlx::query_as(
+            "SELECT body, first_seen_at, changed_at FROM source_records WHERE vuln_id = $1 ORDER BY source, record_id"
+        )
+        .bind(vuln_id)
+        .fetch_all(p)
+        .await
+        })?;
+        let records = rows
+            .into_iter()
+            .map(|(b, first_seen_at, changed_at)| {
+                Ok(StoredRecord {
+                    record: decode(&b)?,
+                    first_seen_at,
+                    changed_at,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let changes: Vec<ChangeRow> = on_pool!(self, |p| {
+            sqlx::query_as(
+            "SELECT id, vuln_id, source, record_id, kind, summary, at FROM advisory_changes WHERE vuln_id = $1 ORDER BY id DESC"
+        )
+        .bind(vuln_id)
+        .fetch_all(p)
+        .await
+        })?;
+        Ok(Some(AdvisoryDetail {
+            row,
+            summary,
+            records,
+            changes,
+        }))
+    }
+
+    /// A page of advisories matching `filter`, most recently modified first.
+    pub async fn list_advisories(
+        &self,
+        filter: &AdvisoryFilter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<AdvisoryPage> {
+        on_pool!(self, |p| {
+            let mut count = sqlx::QueryBuilder::new(
+                "SELECT COUNT(*) FROM advisories a LEFT JOIN epss_scores e ON e.cve_id = a.vuln_id WHERE 1 = 1",
+            );
+            push_filter(&mut count, filter);
+            let (total,): (i64,) = count.build_query_as().fetch_one(p).await?;
+            let mut list = sqlx::QueryBuilder::new(concat!(
+                "SELECT ",
+                advisory_columns!(),
+                " FROM advisories a LEFT JOIN epss_scores e ON e.cve_id = a.vuln_id WHERE 1 = 1"
+            ));
+            push_filter(&mut list, filter);
+            list.push(" ORDER BY a.modified DESC NULLS LAST, a.vuln_id DESC LIMIT ");
+            list.push_bind(limit.clamp(1, 500));
+            list.push(" OFFSET ");
+            list.push_bind(offset.max(0));
+            let rows: Vec<AdvisoryRow> = list.build_query_as().fetch_all(p).await?;
+            Ok(AdvisoryPage { rows, total })
+        })
+    }
+
+    /// How many advisories and source records are stored, per source.
+    pub async fn advisory_counts(&self) -> Result<Vec<(String, i64)>> {
+        Ok(on_pool!(self, |p| sqlx::query_as(
+            "SELECT source, COUNT(*) FROM source_records GROUP BY source ORDER BY source"
+        )
+        .fetch_all(p)
+        .await)?)
+    }
+
+    /// The newest change-log entries across all advisories.
+    pub async fn recent_changes(&self, limit: i64) -> Result<Vec<ChangeRow>> {
+        Ok(on_pool!(self, |p| {
+            sqlx::query_as(
+            "SELECT id, vuln_id, source, record_id, kind, summary, at FROM advisory_changes ORDER BY id DESC LIMIT $1"
+        )
+        .bind(limit)
+        .fetch_all(p)
+        .await
+        })?)
+    }
+}
+
+macro_rules! advisory_columns {
+    () => {
+        "a.vuln_id, a.title, a.published, a.modified, a.cvss_score, a.cvss_version, a.severity, \
+         a.kev_date_added, a.kev_due_date, a.kev_ransomware, a.rejected, a.sources, \
+         e.score AS epss_score, e.percentile AS epss_percentile"
+    };
+}
+use advisory_columns;
+
+/// Append the filter's conditions. Written once for both backends: only
+/// portable SQL (LIKE on a lower-cased column, comparisons on bound values).
+fn push_filter<DB: sqlx::Database>(qb: &mut sqlx::QueryBuilder<DB>, f: &AdvisoryFilter)
+where
+    for<'t> String: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> f64: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> DateTime<Utc>: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+{
+    if !f.include_rejected {
+        qb.push(" AND a.rejected = FALSE");
+    }
+    if let Some(text) = &f.text {
+        for word in text.split_whitespace().take(8) {
+            let escaped = word
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            qb.push(" AND a.search_text LIKE ");
+            qb.push_bind(format!("%{escaped}%"));
+            qb.push(" ESCAPE '\\'");
+        }
+    }
+    if let Some(sev) = f.min_severity {
+        let allowed: Vec<&str> = ["low", "medium", "high", "critical"]
+            .into_iter()
+            .filter(|s| severity_rank(s) >= severity_rank(sev.as_str()))
+            .collect();
+        qb.push(" AND a.severity IN (");
+        let mut sep = qb.separated(", ");
+        for s in allowed {
+            sep.push_bind(s.to_string());
+        }
+        qb.push(")");
+    }
+    if f.kev_only {
+        qb.push(" AND a.kev_date_added IS NOT NULL");
+    }
+    if let Some(min) = f.min_epss {
+        qb.push(" AND e.score >= ");
+        qb.push_bind(min);
+    }
+    let day_start = |d: NaiveDate| d.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
+    if let Some(t) = f.published_from.and_then(day_start) {
+        qb.push(" AND a.published >= ");
+        qb.push_bind(t);
+    }
+    if let Some(t) = f
+        .published_to
+        .and_then(|d| d.succ_opt())
+        .and_then(day_start)
+    {
+        qb.push(" AND a.published < ");
+        qb.push_bind(t);
+    }
+    if let Some(t) = f.modified_from.and_then(day_start) {
+        qb.push(" AND a.modified >= ");
+        qb.push_bind(t);
+    }
+    if let Some(t) = f.modified_to.and_then(|d| d.succ_opt()).and_then(day_start) {
+        qb.push(" AND a.modified < ");
+        qb.push_bind(t);
+    }
+    if f.vendor.is_some() || f.product.is_some() {
+        qb.push(" AND a.vuln_id IN (SELECT vuln_id FROM advisory_products WHERE 1 = 1");
+        if let Some(v) = &f.vendor {
+            qb.push(" AND vendor = ");
+            qb.push_bind(v.trim().to_lowercase());
+        }
+        if let Some(p) = &f.product {
+            qb.push(" AND product = ");
+            qb.push_bind(p.trim().to_lowercase());
+        }
+        qb.push(")");
+    }
+}
