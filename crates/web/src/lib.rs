@@ -79,7 +79,7 @@ pub fn router(store: Store, config: WebConfig) -> axum::Router {
         store,
         config: Arc::new(config),
     };
-    use pages::{account, dashboard, operator, orgs, session};
+    use pages::{account, advisories, dashboard, operator, orgs, session};
     let pages = axum::Router::new()
         .route("/", get(session::root))
         .route("/login", get(session::login_form).post(session::login))
@@ -93,6 +93,8 @@ pub fn router(store: Store, config: WebConfig) -> axum::Router {
             get(session::reset_form).post(session::reset),
         )
         .route("/dashboard", get(dashboard::dashboard))
+        .route("/advisories", get(advisories::list))
+        .route("/advisories/{id}", get(advisories::show))
         .route("/my-org", get(dashboard::my_org))
         .route("/orgs", get(orgs::list).post(orgs::create))
         .route("/orgs/new", get(orgs::new_form))

@@ -3,6 +3,7 @@
 //! get exactly the permissions of that user. Described by the OpenAPI document
 //! at `/api/v1/openapi.json`, generated from these handlers.
 
+mod advisories;
 mod orgs;
 
 use crate::AppState;
@@ -52,11 +53,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         license(name = "Apache-2.0")
     ),
     paths(orgs::me, orgs::list_orgs, orgs::create_org, orgs::get_org, orgs::update_org,
-          orgs::list_org_users, orgs::invite_user, orgs::disable_user, orgs::enable_user, orgs::fees),
+          orgs::list_org_users, orgs::invite_user, orgs::disable_user, orgs::enable_user, orgs::fees,
+          advisories::list_advisories, advisories::get_advisory),
     components(schemas(ApiErrorBody, ApiFieldError)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
-    tags((name = "membership", description = "Member organisations, named users and fees"))
+    tags((name = "membership", description = "Member organisations, named users and fees"),
+         (name = "advisories", description = "Vulnerability advisories from every source, with provenance and history"))
 )]
 pub struct ApiDoc;
 
@@ -91,5 +94,7 @@ pub fn routes() -> Router<AppState> {
         .route("/users/{id}/disable", post(orgs::disable_user))
         .route("/users/{id}/enable", post(orgs::enable_user))
         .route("/fees", get(orgs::fees))
+        .route("/advisories", get(advisories::list_advisories))
+        .route("/advisories/{id}", get(advisories::get_advisory))
         .fallback(not_found)
 }

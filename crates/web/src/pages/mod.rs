@@ -2,6 +2,7 @@
 //! struct carries a [`Layout`] used by `templates/base.html`.
 
 pub mod account;
+pub mod advisories;
 pub mod dashboard;
 pub mod operator;
 pub mod orgs;

@@ -427,6 +427,8 @@ async fn openapi_document_describes_every_route() {
         "/api/v1/users/{id}/disable",
         "/api/v1/users/{id}/enable",
         "/api/v1/fees",
+        "/api/v1/advisories",
+        "/api/v1/advisories/{id}",
     ] {
         assert!(paths.contains_key(p), "OpenAPI lacks {p}");
     }
