@@ -268,7 +268,7 @@ pub fn record_changes(old: Option<&SourceRecord>, new: &SourceRecord) -> Vec<Cha
 mod tests {
     use super::*;
     use crate::model::{
-        CvssScore, CvssVersion, KevEntry, OsvAffected, OsvRange, OsvRangeKind, Severity,
+        CvssScore, CvssVersion, KevEntry, OsvAffected, OsvRange, OsvRangeKind, Severity, SourceKind,
     };
     use chrono::NaiveDate;
 

@@ -44,7 +44,12 @@ pub fn assess(
             reason: format!("the base metric {metric} is missing"),
         });
     }
-    let base_score = round1(parsed.score());
+    let base_score = match version {
+        // The crate scores a v4 vector with its threat and environmental
+        // metrics (CVSS-BTE); the base score (CVSS-B) uses the base metrics only.
+        CvssVersion::V40 => round1(v4_base(vector).unwrap_or_else(|| parsed.score())),
+        _ => round1(parsed.score()),
+    };
     let severity = match version {
         // CVSS v2 has no "critical" band; NVD maps 7.0–10.0 to high.
         CvssVersion::V2 if base_score >= 7.0 => Severity::High,
@@ -79,6 +84,24 @@ fn missing_base_metric(version: CvssVersion, vector: &str) -> Option<&'static st
     required.iter().copied().find(|m| !present.contains(m))
 }
 
+const V4_BASE: [&str; 11] = [
+    "AV", "AC", "AT", "PR", "UI", "VC", "VI", "VA", "SC", "SI", "SA",
+];
+
+/// The CVSS-B score of a v4 vector: score it with only its base metrics.
+fn v4_base(vector: &str) -> Option<f64> {
+    let base: Vec<&str> = vector
+        .split('/')
+        .skip(1)
+        .filter(|part| {
+            part.split_once(':')
+                .is_some_and(|(k, _)| V4_BASE.contains(&k))
+        })
+        .collect();
+    let only_base = format!("CVSS:4.0/{}", base.join("/"));
+    cvss::Cvss::from_str(&only_base).ok().map(|c| c.score())
+}
+
 fn round1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
 }
@@ -102,6 +125,22 @@ mod tests {
         assert_eq!(
             score("CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N"),
             9.3
+        );
+    }
+
+    #[test]
+    fn v4_base_score_ignores_threat_metrics() {
+        let base = "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N";
+        assert_eq!(score(base), 9.3);
+        let with_threat = format!("{base}/E:U");
+        assert_eq!(score(&with_threat), 9.3);
+        assert_eq!(
+            assess(&with_threat, "t", None, None)
+                .map(|s| s.vector)
+                .ok()
+                .as_deref(),
+            Some(with_threat.as_str()),
+            "the vector is kept as published"
         );
     }
 

@@ -57,6 +57,10 @@ pub fn detect(bytes: &[u8]) -> Option<Format> {
         && trimmed[first_line.len()..].trim_start().starts_with('{');
     let head = if is_lines { first_line } else { trimmed };
     let has = |key: &str| head.contains(&format!("\"{key}\""));
+    // A JSON Schema describing one of the formats names the same keys; it is not data.
+    if has("$schema") && (has("properties") || has("definitions") || has("$defs")) {
+        return None;
+    }
     let lines = |single: Format, many: Format| if is_lines { many } else { single };
     if has("vulnerabilities") && (has("NVD_CVE") || has("resultsPerPage")) {
         Some(Format::Nvd)
@@ -116,6 +120,10 @@ mod tests {
                 br#"{"schema_version":"1.3.1","id":"GO-2020-0001","modified":"x","affected":[]}"#
             ),
             Some(Format::Osv)
+        );
+        assert_eq!(
+            detect(br#"{"$schema":"http://json-schema.org/draft-07/schema#","properties":{"catalogVersion":{},"vulnerabilities":{}}}"#),
+            None
         );
         assert_eq!(detect(b"hello"), None);
         assert_eq!(detect(b"{\"something\":1}"), None);

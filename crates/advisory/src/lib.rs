@@ -21,6 +21,7 @@ pub mod kev;
 pub mod model;
 pub mod nvd;
 pub mod osv;
+pub mod parse;
 pub mod summary;
 pub mod time;
 

@@ -557,7 +557,11 @@ pub enum ParseError {
 pub enum Parsed {
     Record(Box<SourceRecord>),
     Epss(EpssScore),
+    /// A record refused; nothing of it is stored.
     Rejected(Rejection),
+    /// Part of the record just yielded was skipped (e.g. an unreadable range);
+    /// the rest of the record was kept.
+    Warning(Rejection),
 }
 
 /// Normalise a CWE identifier: `CWE-79`, `79`, `NVD-CWE-Other` stay meaningful;

@@ -31,6 +31,25 @@ pub enum Command {
     /// Manage member organisations from the command line.
     #[command(subcommand)]
     Org(OrgCommand),
+    /// Load advisories from files or folders (NVD, CVE 5, KEV, CSAF, OSV,
+    /// EPSS; plain, .gz or .xz), recognised by content.
+    Ingest(IngestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Files or folders to read; folders are walked and files openwarp does
+    /// not recognise in them are listed and skipped.
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Do not draw a progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Records per database transaction.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub batch_size: u32,
 }
 
 /// Where to find the configuration file.

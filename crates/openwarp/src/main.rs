@@ -10,6 +10,7 @@ mod cli;
 mod config;
 mod demo;
 mod failure;
+mod ingest;
 mod logging;
 mod serve;
 
@@ -59,6 +60,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Org(OrgCommand::Add(args)) => {
             admin::org_add(&configure(&args.config)?, &args).await
         }
+        Command::Ingest(args) => ingest::run(&configure(&args.config)?, &args).await,
     }
 }
 
