@@ -46,9 +46,15 @@ pub fn parse(bytes: &[u8], sink: &mut dyn FnMut(Parsed)) -> Result<KevCatalog, P
             reason: "no `vulnerabilities` array".into(),
         });
     };
+    // An entry is as current as the catalogue that carries it: stamping it
+    // with the release time lets storage keep the newer of two snapshots.
+    let released = raw.date_released.as_deref().and_then(parse_timestamp);
     for (position, entry) in entries.iter().enumerate() {
         sink(match read_entry(entry.get()) {
-            Ok(record) => Parsed::Record(Box::new(record)),
+            Ok(mut record) => {
+                record.modified = released;
+                Parsed::Record(Box::new(record))
+            }
             Err((record_id, reason)) => Parsed::Rejected(Rejection {
                 position,
                 record_id,
@@ -59,7 +65,7 @@ pub fn parse(bytes: &[u8], sink: &mut dyn FnMut(Parsed)) -> Result<KevCatalog, P
     Ok(KevCatalog {
         title: raw.title.unwrap_or_default(),
         catalog_version: raw.catalog_version.unwrap_or_default(),
-        date_released: raw.date_released.as_deref().and_then(parse_timestamp),
+        date_released: released,
         count: raw.count,
     })
 }

@@ -1,6 +1,7 @@
 //! `openwarp ingest PATH...`: load advisory files and folders into the
 //! database with a progress bar, then report per source what was new,
-//! changed, unchanged or rejected (each rejection with its record and reason).
+//! changed, unchanged, older than what is stored, or rejected (each rejection
+//! with its record and reason).
 
 use crate::cli::IngestArgs;
 use crate::config::Config;
@@ -94,17 +95,18 @@ pub async fn run(config: &Config, args: &IngestArgs) -> anyhow::Result<()> {
     progress.0.finish_and_clear();
     let elapsed = started.elapsed();
     println!(
-        "{:<16} {:>6} {:>9} {:>9} {:>10} {:>9} {:>10}",
-        "source", "files", "new", "changed", "unchanged", "rejected", "MB"
+        "{:<16} {:>6} {:>9} {:>9} {:>10} {:>7} {:>9} {:>8}",
+        "source", "files", "new", "changed", "unchanged", "older", "rejected", "MB"
     );
     for (label, t) in &totals {
         let new = if t.epss > 0 { t.epss } else { t.counts.new };
         println!(
-            "{label:<16} {:>6} {:>9} {:>9} {:>10} {:>9} {:>10.1}",
+            "{label:<16} {:>6} {:>9} {:>9} {:>10} {:>7} {:>9} {:>8.1}",
             t.files,
             new,
             t.counts.changed,
             t.counts.unchanged,
+            t.counts.stale,
             t.rejected,
             t.bytes as f64 / 1e6
         );

@@ -28,6 +28,9 @@ pub struct IngestCounts {
     pub new: u64,
     pub changed: u64,
     pub unchanged: u64,
+    /// Older versions of records already stored in a newer version (by
+    /// `modified`); kept out so an old snapshot never overwrites a new one.
+    pub stale: u64,
 }
 
 impl std::ops::AddAssign for IngestCounts {
@@ -35,6 +38,7 @@ impl std::ops::AddAssign for IngestCounts {
         self.new += o.new;
         self.changed += o.changed;
         self.unchanged += o.unchanged;
+        self.stale += o.stale;
     }
 }
 
@@ -123,8 +127,24 @@ fn content_hash(body: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(body.as_bytes()))
 }
 
-fn decode(body: &str) -> Result<SourceRecord> {
-    serde_json::from_str(body).map_err(|e| corrupt(format!("stored record: {e}")))
+/// Record bodies are stored as deflate-compressed JSON: JSON keeps them
+/// readable by any tool and evolvable, compression makes them about six times
+/// smaller (NVD configuration trees are very repetitive).
+fn encode(json: &str) -> Result<Vec<u8>> {
+    use std::io::Write;
+    let mut enc = flate2::write::DeflateEncoder::new(
+        Vec::with_capacity(json.len() / 4),
+        flate2::Compression::fast(),
+    );
+    enc.write_all(json.as_bytes())
+        .and_then(|()| enc.finish())
+        .map_err(|e| corrupt(format!("compress: {e}")))
+}
+
+fn decode(body: &[u8]) -> Result<SourceRecord> {
+    let reader = flate2::read::DeflateDecoder::new(body);
+    serde_json::from_reader(std::io::BufReader::new(reader))
+        .map_err(|e| corrupt(format!("stored record: {e}")))
 }
 
 fn severity_rank(s: &str) -> i64 {
@@ -189,11 +209,13 @@ impl Store {
         if work.is_empty() {
             return Ok(counts);
         }
+        let mut stale: HashSet<(SourceKind, String)> = HashSet::new();
         on_pool!(self, |p| {
             let mut tx = p.begin().await?;
             let mut touched: BTreeSet<String> = BTreeSet::new();
             for (record, body, hash, exists) in &work {
-                let old: Option<(String, String)> = if *exists {
+                let body = encode(body)?;
+                let old: Option<(Vec<u8>, String)> = if *exists {
                     sqlx::query_as("SELECT body, vuln_id FROM source_records WHERE source = $1 AND record_id = $2")
                         .bind(record.source.as_str())
                         .bind(&record.record_id)
@@ -203,6 +225,15 @@ impl Store {
                     None
                 };
                 let old_record = old.as_ref().map(|(b, _)| decode(b)).transpose()?;
+                if let (Some(old), Some(new)) = (
+                    old_record.as_ref().and_then(|r| r.modified),
+                    record.modified,
+                ) && new < old
+                {
+                    counts.stale += 1;
+                    stale.insert((record.source, record.record_id.clone()));
+                    continue;
+                }
                 if let Some((_, old_vuln)) = &old {
                     touched.insert(old_vuln.clone());
                 }
@@ -230,7 +261,7 @@ impl Store {
                 .bind(&record.record_id)
                 .bind(&record.vuln_id)
                 .bind(hash)
-                .bind(body)
+                .bind(&body)
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
@@ -242,7 +273,7 @@ impl Store {
                 }
             }
             for vuln_id in &touched {
-                let bodies: Vec<(String,)> = sqlx::query_as(
+                let bodies: Vec<(Vec<u8>,)> = sqlx::query_as(
                     "SELECT body FROM source_records WHERE vuln_id = $1 ORDER BY source, record_id",
                 )
                 .bind(vuln_id)
@@ -267,8 +298,14 @@ impl Store {
                         .await?;
                     continue;
                 };
-                let json =
-                    serde_json::to_string(&summary).map_err(|e| corrupt(format!("encode: {e}")))?;
+                // Products live in `advisory_products`; keep them out of the JSON.
+                let stored = AdvisorySummary {
+                    products: Vec::new(),
+                    ..summary.clone()
+                };
+                let json = serde_json::to_string(&stored)
+                    .map_err(|e| corrupt(format!("encode: {e}")))
+                    .and_then(|j| encode(&j))?;
                 let mut search = format!("{} {}", summary.vuln_id, summary.title);
                 for a in &summary.aliases {
                     search.push(' ');
@@ -280,10 +317,10 @@ impl Store {
                 let sources: Vec<&str> = summary.sources.iter().map(|s| s.as_str()).collect();
                 let cvss = summary.max_cvss.as_ref();
                 sqlx::query(
-                    "INSERT INTO advisories (vuln_id, title, description, published, modified, cvss_score, cvss_version, \
+                    "INSERT INTO advisories (vuln_id, title, published, modified, cvss_score, cvss_version, \
                      cvss_vector, severity, kev_date_added, kev_due_date, kev_ransomware, rejected, sources, search_text, summary, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
-                     ON CONFLICT (vuln_id) DO UPDATE SET title = excluded.title, description = excluded.description, \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+                     ON CONFLICT (vuln_id) DO UPDATE SET title = excluded.title, \
                      published = excluded.published, modified = excluded.modified, cvss_score = excluded.cvss_score, \
                      cvss_version = excluded.cvss_version, cvss_vector = excluded.cvss_vector, severity = excluded.severity, \
                      kev_date_added = excluded.kev_date_added, kev_due_date = excluded.kev_due_date, \
@@ -292,7 +329,6 @@ impl Store {
                 )
                 .bind(vuln_id)
                 .bind(&summary.title)
-                .bind(&summary.description)
                 .bind(summary.published)
                 .bind(summary.modified)
                 .bind(cvss.map(|c| c.base_score))
@@ -329,9 +365,10 @@ impl Store {
             Ok::<_, StoreError>(())
         })?;
         for (record, _, hash, _) in work {
-            known
-                .hashes
-                .insert((record.source, record.record_id.clone()), hash);
+            let key = (record.source, record.record_id.clone());
+            if !stale.contains(&key) {
+                known.hashes.insert(key, hash);
+            }
         }
         Ok(counts)
     }
@@ -402,15 +439,25 @@ impl Store {
             .fetch_optional(p)
             .await)?;
         let Some(row) = row else { return Ok(None) };
-        let (summary_json,): (String,) = on_pool!(self, |p| sqlx::query_as(
+        let (summary_json,): (Vec<u8>,) = on_pool!(self, |p| sqlx::query_as(
             "SELECT summary FROM advisories WHERE vuln_id = $1"
         )
         .bind(vuln_id)
         .fetch_one(p)
         .await)?;
-        let summary: AdvisorySummary =
-            serde_json::from_str(&summary_json).map_err(|e| corrupt(format!("summary: {e}")))?;
-        let rows: Vec<(String, DateTime<Utc>, DateTime<Utc>)> = on_pool!(self, |p| {
+        let mut summary: AdvisorySummary = serde_json::from_reader(std::io::BufReader::new(
+            flate2::read::DeflateDecoder::new(&summary_json[..]),
+        ))
+        .map_err(|e| corrupt(format!("summary: {e}")))?;
+        summary.products = on_pool!(self, |p| {
+            sqlx::query_as(
+            "SELECT vendor, product FROM advisory_products WHERE vuln_id = $1 ORDER BY vendor, product"
+        )
+        .bind(vuln_id)
+        .fetch_all(p)
+        .await
+        })?;
+        let rows: Vec<(Vec<u8>, DateTime<Utc>, DateTime<Utc>)> = on_pool!(self, |p| {
             sqlx::query_as(
             "SELECT body, first_seen_at, changed_at FROM source_records WHERE vuln_id = $1 ORDER BY source, record_id"
         )
@@ -577,5 +624,83 @@ where
             qb.push_bind(p.trim().to_lowercase());
         }
         qb.push(")");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::all_backends;
+    use chrono::{Duration, TimeZone};
+    use openwarp_advisory::{Affected, RecordState};
+
+    fn kev(modified: DateTime<Utc>, product: &str) -> SourceRecord {
+        SourceRecord {
+            source: SourceKind::Kev,
+            record_id: "CVE-2021-34527".into(),
+            vuln_id: "CVE-2021-34527".into(),
+            aliases: vec![],
+            state: RecordState::Published,
+            title: Some("Windows Print Spooler RCE".into()),
+            description: None,
+            published: None,
+            modified: Some(modified),
+            publisher: Some("CISA".into()),
+            cvss: vec![],
+            cwes: vec![],
+            references: vec![],
+            affected: vec![Affected::Kev {
+                vendor: "Microsoft".into(),
+                product: product.into(),
+            }],
+            remediations: vec![],
+            kev: None,
+            tlp: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn an_older_snapshot_never_overwrites_a_newer_one() {
+        let t = Utc
+            .with_ymd_and_hms(2026, 3, 13, 0, 0, 0)
+            .single()
+            .unwrap_or_default();
+        for db in all_backends().await {
+            let s = &db.store;
+            let mut known = KnownRecords::default();
+            let newer = kev(t, "Windows");
+            let older = kev(t - Duration::days(200), "Win32k");
+            s.upsert_records(std::slice::from_ref(&newer), &mut known, t)
+                .await
+                .expect("newer");
+            let c = s
+                .upsert_records(std::slice::from_ref(&older), &mut known, t)
+                .await
+                .expect("older");
+            assert_eq!((c.new, c.changed, c.stale), (0, 0, 1));
+            let stored = s
+                .advisory("CVE-2021-34527")
+                .await
+                .expect("get")
+                .expect("exists");
+            assert_eq!(stored.records[0].record, newer, "{}", db.backend().name());
+            assert_eq!(stored.changes.len(), 1);
+            // Offering the newer one again is a no-op, the older one stays stale.
+            let c = s
+                .upsert_records(&[newer.clone(), older], &mut known, t)
+                .await
+                .expect("both");
+            assert_eq!((c.unchanged, c.stale), (1, 1));
+        }
+    }
+
+    #[test]
+    fn bodies_round_trip_compressed() {
+        let r = kev(Utc::now(), "Windows");
+        let json = serde_json::to_string(&r).unwrap_or_default();
+        let packed = encode(&json).unwrap_or_default();
+        assert!(packed.len() < json.len());
+        assert_eq!(decode(&packed).ok(), Some(r));
+        assert!(decode(b"not deflate").is_err());
     }
 }

@@ -1,5 +1,6 @@
 -- Advisories: every source's record about a vulnerability (keyed by source and
--- record id, with a content hash for idempotent re-ingest), one summarised
+-- record id, with a content hash for idempotent re-ingest; the body is the
+-- record as deflate-compressed JSON), one summarised
 -- advisory per vulnerability, aliases linking ids across sources, a change log
 -- people can read, and EPSS scores.
 
@@ -9,7 +10,7 @@ CREATE TABLE source_records (
     record_id     TEXT NOT NULL,
     vuln_id       TEXT NOT NULL,
     content_hash  TEXT NOT NULL,
-    body          TEXT NOT NULL,
+    body          BYTEA NOT NULL,
     first_seen_at TIMESTAMPTZ NOT NULL,
     changed_at    TIMESTAMPTZ NOT NULL,
     UNIQUE (source, record_id)
@@ -19,7 +20,6 @@ CREATE INDEX source_records_vuln ON source_records (vuln_id);
 CREATE TABLE advisories (
     vuln_id        TEXT    PRIMARY KEY,
     title          TEXT    NOT NULL,
-    description    TEXT,
     published      TIMESTAMPTZ,
     modified       TIMESTAMPTZ,
     cvss_score     DOUBLE PRECISION,
@@ -32,7 +32,7 @@ CREATE TABLE advisories (
     rejected       BOOLEAN NOT NULL DEFAULT FALSE,
     sources        TEXT    NOT NULL,
     search_text    TEXT    NOT NULL,
-    summary        TEXT    NOT NULL,
+    summary        BYTEA    NOT NULL,
     updated_at     TIMESTAMPTZ    NOT NULL
 );
 CREATE INDEX advisories_modified ON advisories (modified);
