@@ -375,6 +375,189 @@ pub struct SeedSummary {
     pub users_created: usize,
 }
 
+/// Real advisories compiled into the binary: the widely exploited CVEs of
+/// `demo/` plus the parsers' test fixtures, so every source shows up.
+const DEMO_ADVISORIES: &[(&str, &[u8])] = &[
+    (
+        "cve5-widely-exploited.jsonl.xz",
+        include_bytes!("../demo/cve5-widely-exploited.jsonl.xz"),
+    ),
+    (
+        "kev-widely-exploited.json",
+        include_bytes!("../demo/kev-widely-exploited.json"),
+    ),
+    (
+        "epss-widely-exploited.csv",
+        include_bytes!("../demo/epss-widely-exploited.csv"),
+    ),
+    (
+        "nvd_api_xz_backdoor_with_ssvc_metric.json",
+        include_bytes!(
+            "../../advisory/tests/fixtures/nvd/nvd_api_xz_backdoor_with_ssvc_metric.json"
+        ),
+    ),
+    (
+        "nvd_api_esp32_firmware_on_hardware_bounds.json",
+        include_bytes!(
+            "../../advisory/tests/fixtures/nvd/nvd_api_esp32_firmware_on_hardware_bounds.json"
+        ),
+    ),
+    (
+        "nvd_feed_2015_and_node_and_cvss_v2_v30.json",
+        include_bytes!(
+            "../../advisory/tests/fixtures/nvd/nvd_feed_2015_and_node_and_cvss_v2_v30.json"
+        ),
+    ),
+    (
+        "nvd_feed_2026_firmware_on_hardware_and_rejected.json",
+        include_bytes!(
+            "../../advisory/tests/fixtures/nvd/nvd_feed_2026_firmware_on_hardware_and_rejected.json"
+        ),
+    ),
+    (
+        "cve5_log4shell_changes_and_cisa_adp_cvss.json",
+        include_bytes!(
+            "../../advisory/tests/fixtures/cve5/cve5_log4shell_changes_and_cisa_adp_cvss.json"
+        ),
+    ),
+    (
+        "cve5_5_2_xz_package_name_collection_url.json",
+        include_bytes!(
+            "../../advisory/tests/fixtures/cve5/cve5_5_2_xz_package_name_collection_url.json"
+        ),
+    ),
+    (
+        "cve5_linux_git_ranges_default_status_cpe_applicability.json",
+        include_bytes!(
+            "../../advisory/tests/fixtures/cve5/cve5_linux_git_ranges_default_status_cpe_applicability.json"
+        ),
+    ),
+    (
+        "cve5_lines_ranges_adp_v4_na_rejected.jsonl",
+        include_bytes!(
+            "../../advisory/tests/fixtures/cve5/cve5_lines_ranges_adp_v4_na_rejected.jsonl"
+        ),
+    ),
+    (
+        "kev_catalogue_five_real_entries_notes_urls_ransomware.json",
+        include_bytes!(
+            "../../advisory/tests/fixtures/kev/kev_catalogue_five_real_entries_notes_urls_ransomware.json"
+        ),
+    ),
+    (
+        "cisa_va_24_201_01_vex_relationship_fixed.json",
+        include_bytes!(
+            "../../advisory/tests/fixtures/csaf/cisa_va_24_201_01_vex_relationship_fixed.json"
+        ),
+    ),
+    (
+        "cisa_icsa_23_194_02_vers_range_interim.json",
+        include_bytes!(
+            "../../advisory/tests/fixtures/csaf/cisa_icsa_23_194_02_vers_range_interim.json"
+        ),
+    ),
+    (
+        "cisa_icsma_18_240_01_free_text_range.json",
+        include_bytes!(
+            "../../advisory/tests/fixtures/csaf/cisa_icsma_18_240_01_free_text_range.json"
+        ),
+    ),
+    (
+        "cisa_lines_va_24_254_01_and_va_24_262_01.jsonl",
+        include_bytes!(
+            "../../advisory/tests/fixtures/csaf/cisa_lines_va_24_254_01_and_va_24_262_01.jsonl"
+        ),
+    ),
+    (
+        "redhat_rhsa_2022_0011_relationships_cpe.json",
+        include_bytes!(
+            "../../advisory/tests/fixtures/csaf/redhat_rhsa_2022_0011_relationships_cpe.json"
+        ),
+    ),
+    (
+        "oasis_vex_uc08_fixed_not_affected_recommended.json",
+        include_bytes!(
+            "../../advisory/tests/fixtures/csaf/oasis_vex_uc08_fixed_not_affected_recommended.json"
+        ),
+    ),
+    (
+        "go_stdlib_and_x_net_reopened_range.json",
+        include_bytes!("../../advisory/tests/fixtures/osv/go_stdlib_and_x_net_reopened_range.json"),
+    ),
+    (
+        "go_cilium_three_fixed_branches.jsonl",
+        include_bytes!("../../advisory/tests/fixtures/osv/go_cilium_three_fixed_branches.jsonl"),
+    ),
+    (
+        "go_withdrawn_kubernetes_proxy.jsonl",
+        include_bytes!("../../advisory/tests/fixtures/osv/go_withdrawn_kubernetes_proxy.jsonl"),
+    ),
+    (
+        "bitnami_tomcat_cpes_cvss3.json",
+        include_bytes!("../../advisory/tests/fixtures/osv/bitnami_tomcat_cpes_cvss3.json"),
+    ),
+    (
+        "bitnami_apisix_cvss4_last_affected.jsonl",
+        include_bytes!(
+            "../../advisory/tests/fixtures/osv/bitnami_apisix_cvss4_last_affected.jsonl"
+        ),
+    ),
+];
+
+/// What loading the demo advisories did.
+#[derive(Debug, Default)]
+pub struct AdvisoryLoad {
+    pub files: usize,
+    pub counts: openwarp_store::IngestCounts,
+    pub epss: u64,
+    /// Files or records that failed; empty for the shipped data.
+    pub problems: Vec<String>,
+}
+
+impl std::fmt::Display for AdvisoryLoad {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "loaded {} demo advisory files: {} records new, {} changed, {} unchanged; {} EPSS scores",
+            self.files, self.counts.new, self.counts.changed, self.counts.unchanged, self.epss
+        )?;
+        for p in &self.problems {
+            write!(f, "\n  problem: {p}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Ingest the compiled-in advisories. Idempotent: unchanged records are skipped.
+pub async fn ingest_advisories(store: &Store) -> anyhow::Result<AdvisoryLoad> {
+    let mut load = AdvisoryLoad::default();
+    let mut known = openwarp_store::KnownRecords::default();
+    for (name, bytes) in DEMO_ADVISORIES {
+        let data = openwarp_feeds::decompress(name, bytes.to_vec())?;
+        let report = openwarp_feeds::ingest_bytes(
+            store,
+            name,
+            data,
+            &mut known,
+            openwarp_feeds::IngestOptions::default(),
+            &(),
+        )
+        .await;
+        if report.storage_failed {
+            anyhow::bail!("{name}: {}", report.error.unwrap_or_default());
+        }
+        if let Some(e) = report.error {
+            load.problems.push(format!("{name}: {e}"));
+        }
+        load.problems
+            .extend(report.rejected.iter().map(|r| format!("{name}: {r}")));
+        load.files += 1;
+        load.counts += report.counts;
+        load.epss += report.epss_scores;
+    }
+    Ok(load)
+}
+
 /// A demo account worth showing on start-up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignIn {
@@ -393,6 +576,10 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<()> {
     let today = openwarp_store::now().date_naive();
     let summary = seed(&store, today).await.context("seeding the demo data")?;
     println!("{}", describe(&summary, &config.database_url));
+    let advisories = ingest_advisories(&store)
+        .await
+        .context("loading the demo advisories")?;
+    println!("{advisories}");
     println!("{}", banner(config.base_url()));
     serve::run(listener, store, &config).await
 }
@@ -671,6 +858,36 @@ mod tests {
 
     fn today() -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 5, 1).expect("valid date")
+    }
+
+    #[tokio::test]
+    async fn demo_advisories_load_cleanly_and_idempotently() {
+        let db = openwarp_store::testing::sqlite().await;
+        let first = ingest_advisories(&db.store).await.expect("load");
+        assert!(first.problems.is_empty(), "{first}");
+        assert_eq!(first.files, DEMO_ADVISORIES.len());
+        assert!(first.counts.new >= 60, "{first}");
+        assert_eq!(first.epss, 21);
+        let again = ingest_advisories(&db.store).await.expect("reload");
+        assert_eq!((again.counts.new, again.counts.changed), (0, 0), "{again}");
+        // A widely exploited CVE shows every source side by side.
+        let moveit = db
+            .store
+            .advisory("CVE-2023-34362")
+            .await
+            .expect("get")
+            .expect("MOVEit");
+        assert!(moveit.row.kev_date_added.is_some());
+        assert!(moveit.row.epss_score.is_some());
+        let sources: Vec<_> = db
+            .store
+            .advisory_counts()
+            .await
+            .expect("counts")
+            .into_iter()
+            .map(|(s, _)| s)
+            .collect();
+        assert_eq!(sources, ["csaf", "cve5", "kev", "nvd", "osv"]);
     }
 
     #[test]

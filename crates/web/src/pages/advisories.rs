@@ -534,7 +534,7 @@ pub async fn show(
         }),
         epss: match (d.row.epss_score, d.row.epss_percentile) {
             (Some(sc), Some(p)) => format!(
-                "{:.1}% chance of exploitation activity in the next 30 days (higher than {:.0}% of all CVEs)",
+                "{:.1}% chance of exploitation activity in the next 30 days (higher than {:.1}% of all CVEs)",
                 sc * 100.0,
                 p * 100.0
             ),
