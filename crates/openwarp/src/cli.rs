@@ -34,6 +34,19 @@ pub enum Command {
     /// Load advisories from files or folders (NVD, CVE 5, KEV, CSAF, OSV,
     /// EPSS; plain, .gz or .xz), recognised by content.
     Ingest(IngestArgs),
+    /// Measure parsing speed over advisory files against plain
+    /// `serde_json::Value` parsing of the same bytes (nothing is stored).
+    BenchParse(BenchParseArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchParseArgs {
+    /// Files or folders to read (e.g. ../shared/data).
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Repeat each measurement this many times and keep the fastest.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub repeat: u32,
 }
 
 #[derive(Debug, Args)]

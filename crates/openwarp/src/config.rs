@@ -36,6 +36,8 @@ pub struct Config {
     pub warp: WarpSection,
     pub fees: FeeSchedule,
     pub sessions: SessionSection,
+    /// Live advisory feeds polled by `serve` (`[[feeds]]` tables).
+    pub feeds: Vec<openwarp_feeds::FeedSource>,
 }
 
 /// How log lines are written to standard error.
@@ -81,6 +83,7 @@ impl Default for Config {
             warp: WarpSection::default(),
             fees: FeeSchedule::default(),
             sessions: SessionSection::default(),
+            feeds: Vec::new(),
         }
     }
 }
@@ -170,6 +173,10 @@ impl Config {
         if self.database_url.trim().is_empty() {
             return Err(invalid("database_url", "is required"));
         }
+        openwarp_feeds::validate_sources(&self.feeds).map_err(|e| ConfigError::Invalid {
+            field: "feeds".into(),
+            message: e.to_string(),
+        })?;
         if !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://")) {
             return Err(invalid("public_url", "must start with http:// or https://"));
         }
@@ -357,6 +364,31 @@ mod tests {
                 "configuration: fees.county: must be between 0 and 1000000 (got -5)"
             );
             assert!(matches!(err, ConfigError::Invalid { .. }));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn feeds_are_read_and_checked() {
+        jailed(|jail| {
+            jail.create_file(
+                "openwarp.toml",
+                "[[feeds]]\nname = \"cisa-kev\"\nkind = \"file\"\nurl = \"https://www.cisa.gov/kev.json\"\ninterval = \"1h\"\n",
+            )?;
+            let config = load(None).expect("valid feeds");
+            assert_eq!(config.feeds.len(), 1);
+            assert_eq!(config.feeds[0].name, "cisa-kev");
+            jail.create_file(
+                "openwarp.toml",
+                "[[feeds]]\nname = \"KEV!\"\nkind = \"file\"\nurl = \"ftp://x\"\ninterval = \"1m\"\n",
+            )?;
+            let err = load(None).expect_err("bad feed");
+            let text = err.to_string();
+            assert!(text.starts_with("configuration: feeds: "), "{text}");
+            assert!(
+                text.contains("name") && text.contains("url") && text.contains("interval"),
+                "{text}"
+            );
             Ok(())
         });
     }

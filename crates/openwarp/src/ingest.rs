@@ -113,7 +113,7 @@ pub async fn run(config: &Config, args: &IngestArgs) -> anyhow::Result<()> {
     }
     let records: u64 = totals
         .values()
-        .map(|t| t.counts.new + t.counts.changed + t.counts.unchanged + t.epss)
+        .map(|t| t.counts.new + t.counts.changed + t.counts.unchanged + t.counts.stale + t.epss)
         .sum();
     let mb: f64 = totals.values().map(|t| t.bytes as f64).sum::<f64>() / 1e6;
     let secs = elapsed.as_secs_f64().max(1e-9);

@@ -6,6 +6,7 @@
 //! (`openwarp-web`, `openwarp-store`, `openwarp-core`) takes plain values.
 
 mod admin;
+mod bench;
 mod cli;
 mod config;
 mod demo;
@@ -61,6 +62,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             admin::org_add(&configure(&args.config)?, &args).await
         }
         Command::Ingest(args) => ingest::run(&configure(&args.config)?, &args).await,
+        Command::BenchParse(args) => bench::parse(&args),
     }
 }
 

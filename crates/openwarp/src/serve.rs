@@ -66,9 +66,24 @@ pub async fn bind(address: &str) -> anyhow::Result<TcpListener> {
 /// the pool so SQLite's write-ahead log is checkpointed.
 pub async fn run(listener: TcpListener, store: Store, config: &Config) -> anyhow::Result<()> {
     let housekeeping = spawn_purge(store.clone());
+    let sources = openwarp_feeds::FeedSources::new(config.feeds.clone())
+        .context("checking the [[feeds]] configuration")?;
+    if !sources.is_empty() {
+        tracing::info!(sources = sources.len(), "polling advisory feeds");
+    }
+    let (stop, mut stopped) = tokio::sync::watch::channel(());
+    let feeds = tokio::spawn(openwarp_feeds::run_scheduler(
+        store.clone(),
+        sources,
+        async move {
+            let _ = stopped.changed().await;
+        },
+    ));
     let served = openwarp_web::serve(listener, store.clone(), config.web(), shutdown_signal())
         .await
         .context("serving HTTP");
+    let _ = stop.send(());
+    let _ = feeds.await;
     housekeeping.abort();
     store.close().await;
     tracing::info!("openwarp stopped");

@@ -22,6 +22,7 @@ mod advisories;
 mod audit;
 mod auth;
 pub mod crypto;
+mod feeds;
 mod invitations;
 mod orgs;
 mod users;
@@ -35,6 +36,7 @@ pub use advisories::{
 };
 pub use audit::{AuditEntry, AuditRecord};
 pub use auth::{ApiToken, LoginFailures, Session, TokenUse};
+pub use feeds::{FeedOutcome, FeedRunCounts, FeedState, FeedSuccess};
 pub use invitations::{AcceptError, Invitation, InvitationState};
 pub use orgs::Organisation;
 pub use users::{NewUser, User, UserWithSecret};

@@ -1078,3 +1078,257 @@ mod advisories {
         }
     }
 }
+
+mod feed_state {
+    use super::{backends, t0};
+    use chrono::Duration;
+    use openwarp_store::{FeedOutcome, FeedRunCounts, FeedSuccess};
+
+    #[tokio::test]
+    async fn one_lease_holder_at_a_time_until_it_expires_or_is_released() {
+        for db in backends().await {
+            let s = &db.store;
+            let ttl = Duration::minutes(10);
+            assert_eq!(s.get_feed_state("kev").await.expect("get"), None);
+
+            assert!(s.try_lease("kev", "a", t0(), ttl).await.expect("lease"));
+            let st = s.get_feed_state("kev").await.expect("get").expect("row");
+            assert_eq!(st.lease_holder.as_deref(), Some("a"));
+            assert_eq!(st.lease_until, Some(t0() + ttl));
+            assert_eq!(st.last_attempt_at, None);
+            assert_eq!(st.consecutive_failures, 0);
+
+            // Another holder is refused while the lease runs; the holder renews it.
+            let later = t0() + Duration::minutes(5);
+            assert!(!s.try_lease("kev", "b", later, ttl).await.expect("lease"));
+            assert!(s.try_lease("kev", "a", later, ttl).await.expect("renew"));
+            let st = s.get_feed_state("kev").await.expect("get").expect("row");
+            assert_eq!(st.lease_until, Some(later + ttl));
+            // Exactly at expiry the lease is free; another source is independent.
+            assert!(s.try_lease("nvd", "b", later, ttl).await.expect("lease"));
+            assert!(
+                !s.try_lease("kev", "b", later + ttl - Duration::seconds(1), ttl)
+                    .await
+                    .expect("lease")
+            );
+            assert!(
+                s.try_lease("kev", "b", later + ttl, ttl)
+                    .await
+                    .expect("expired")
+            );
+            // The old holder lost it: its writes change nothing.
+            assert!(
+                !s.save_feed_checkpoint("kev", "a", "x")
+                    .await
+                    .expect("checkpoint")
+            );
+            let ok = FeedSuccess {
+                etag: Some("\"v1\"".into()),
+                ..FeedSuccess::default()
+            };
+            assert!(
+                !s.save_feed_success("kev", "a", &ok, later)
+                    .await
+                    .expect("save")
+            );
+            assert!(
+                !s.save_feed_failure("kev", "a", "boom", FeedRunCounts::default(), later)
+                    .await
+                    .expect("save")
+            );
+            let st = s.get_feed_state("kev").await.expect("get").expect("row");
+            assert_eq!(st.lease_holder.as_deref(), Some("b"));
+            assert_eq!((st.etag, st.checkpoint, st.last_error), (None, None, None));
+
+            // Releasing by a non-holder does nothing; by the holder frees it at once.
+            s.release_lease("kev", "a").await.expect("release");
+            assert!(
+                !s.try_lease("kev", "c", later + ttl, ttl)
+                    .await
+                    .expect("lease")
+            );
+            s.release_lease("kev", "b").await.expect("release");
+            assert!(
+                s.try_lease("kev", "c", later + ttl, ttl)
+                    .await
+                    .expect("lease")
+            );
+
+            let names: Vec<_> = s
+                .list_feed_states()
+                .await
+                .expect("list")
+                .into_iter()
+                .map(|f| f.name)
+                .collect();
+            assert_eq!(names, ["kev", "nvd"]);
+        }
+    }
+
+    #[tokio::test]
+    async fn instances_racing_for_a_lease_get_exactly_one_winner() {
+        for db in backends().await {
+            let mut racers = Vec::new();
+            for i in 0..8 {
+                let s = db.store.clone();
+                racers.push(tokio::spawn(async move {
+                    s.try_lease(
+                        "epss",
+                        &format!("instance-{i}"),
+                        t0(),
+                        Duration::minutes(10),
+                    )
+                    .await
+                    .expect("lease")
+                }));
+            }
+            let mut winners = 0;
+            for r in racers {
+                winners += usize::from(r.await.expect("join"));
+            }
+            assert_eq!(winners, 1, "on {}", db.backend().name());
+        }
+    }
+
+    #[tokio::test]
+    async fn success_and_failure_are_recorded_and_failures_keep_the_validators() {
+        for db in backends().await {
+            let s = &db.store;
+            let ttl = Duration::minutes(10);
+            let counts = FeedRunCounts {
+                new: 5,
+                changed: 1,
+                unchanged: 2,
+                stale: 0,
+                rejected: 1,
+                epss_scores: 0,
+            };
+            assert!(s.try_lease("nvd-api", "a", t0(), ttl).await.expect("lease"));
+            assert!(
+                s.save_feed_checkpoint("nvd-api", "a", "2026-08-01T00:00:00.000+00:00")
+                    .await
+                    .expect("checkpoint")
+            );
+            let st = s
+                .get_feed_state("nvd-api")
+                .await
+                .expect("get")
+                .expect("row");
+            assert_eq!(
+                st.checkpoint.as_deref(),
+                Some("2026-08-01T00:00:00.000+00:00")
+            );
+            assert_eq!(
+                st.lease_holder.as_deref(),
+                Some("a"),
+                "a checkpoint keeps the lease"
+            );
+
+            let t1 = t0() + Duration::minutes(1);
+            let ok = FeedSuccess {
+                not_modified: false,
+                etag: Some("W/\"abc\"".into()),
+                last_modified: Some("Mon, 23 Nov 2026 09:00:00 GMT".into()),
+                checkpoint: Some("2026-11-23T09:31:00.000+00:00".into()),
+                counts,
+            };
+            assert!(
+                s.save_feed_success("nvd-api", "a", &ok, t1)
+                    .await
+                    .expect("save")
+            );
+            let st = s
+                .get_feed_state("nvd-api")
+                .await
+                .expect("get")
+                .expect("row");
+            assert_eq!(st.etag.as_deref(), Some("W/\"abc\""));
+            assert_eq!(
+                st.last_modified.as_deref(),
+                Some("Mon, 23 Nov 2026 09:00:00 GMT")
+            );
+            assert_eq!(
+                st.checkpoint.as_deref(),
+                Some("2026-11-23T09:31:00.000+00:00")
+            );
+            assert_eq!(st.last_attempt_at, Some(t1));
+            assert_eq!(st.last_success_at, Some(t1));
+            assert_eq!(st.last_outcome, Some(FeedOutcome::Updated));
+            assert_eq!(st.last_counts, counts);
+            assert_eq!(
+                (st.lease_holder, st.lease_until),
+                (None, None),
+                "success releases the lease"
+            );
+
+            // Two failures: counted, the error kept, validators and checkpoint untouched.
+            for (i, at) in [t1 + Duration::hours(1), t1 + Duration::hours(2)]
+                .into_iter()
+                .enumerate()
+            {
+                assert!(s.try_lease("nvd-api", "b", at, ttl).await.expect("lease"));
+                let partial = FeedRunCounts {
+                    new: 1,
+                    ..FeedRunCounts::default()
+                };
+                assert!(
+                    s.save_feed_failure(
+                        "nvd-api",
+                        "b",
+                        "HTTP 503 from https://example.test/",
+                        partial,
+                        at
+                    )
+                    .await
+                    .expect("save")
+                );
+                let st = s
+                    .get_feed_state("nvd-api")
+                    .await
+                    .expect("get")
+                    .expect("row");
+                assert_eq!(st.consecutive_failures, i as u32 + 1);
+                assert_eq!(st.last_outcome, Some(FeedOutcome::Failed));
+                assert_eq!(
+                    st.last_error.as_deref(),
+                    Some("HTTP 503 from https://example.test/")
+                );
+                assert_eq!(st.last_attempt_at, Some(at));
+                assert_eq!(st.last_success_at, Some(t1));
+                assert_eq!(st.etag.as_deref(), Some("W/\"abc\""));
+                assert_eq!(
+                    st.checkpoint.as_deref(),
+                    Some("2026-11-23T09:31:00.000+00:00")
+                );
+                assert_eq!(st.last_counts, partial);
+                assert_eq!(st.lease_holder, None);
+            }
+
+            // A 304 clears the failures and says so.
+            let t3 = t1 + Duration::hours(3);
+            assert!(s.try_lease("nvd-api", "a", t3, ttl).await.expect("lease"));
+            let not_modified = FeedSuccess {
+                not_modified: true,
+                ..ok.clone()
+            };
+            let not_modified = FeedSuccess {
+                counts: FeedRunCounts::default(),
+                ..not_modified
+            };
+            assert!(
+                s.save_feed_success("nvd-api", "a", &not_modified, t3)
+                    .await
+                    .expect("save")
+            );
+            let st = s
+                .get_feed_state("nvd-api")
+                .await
+                .expect("get")
+                .expect("row");
+            assert_eq!(st.last_outcome, Some(FeedOutcome::NotModified));
+            assert_eq!((st.consecutive_failures, st.last_error), (0, None));
+            assert_eq!(st.last_success_at, Some(t3));
+            assert_eq!(st.last_counts, FeedRunCounts::default());
+        }
+    }
+}
