@@ -227,3 +227,73 @@ async fn store_epss(store: &Store, scores: &[EpssScore], run: &EpssRun) -> Resul
         .map(|_| scores.len() as u64)
         .map_err(|e| format!("storing EPSS scores failed: {e}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use openwarp_store::testing::all_backends;
+
+    const NVD: &str = include_str!(
+        "../../advisory/tests/fixtures/nvd/nvd_feed_2015_and_node_and_cvss_v2_v30.json"
+    );
+
+    async fn ingest(store: &Store, name: &str, bytes: &[u8]) -> FileReport {
+        let mut known = KnownRecords::default();
+        ingest_bytes(
+            store,
+            name,
+            bytes.to_vec(),
+            &mut known,
+            IngestOptions::default(),
+            &(),
+        )
+        .await
+    }
+
+    #[tokio::test]
+    async fn a_truncated_document_stores_nothing() {
+        for db in all_backends().await {
+            let cut = &NVD.as_bytes()[..NVD.len() * 3 / 4];
+            let report = ingest(&db.store, "cut.json", cut).await;
+            assert!(report.error.is_some(), "{}", db.backend().name());
+            assert!(!report.storage_failed);
+            assert_eq!(report.records(), 0);
+            assert!(db.store.advisory_counts().await.expect("counts").is_empty());
+        }
+    }
+
+    #[tokio::test]
+    async fn a_malformed_record_is_rejected_alone() {
+        for db in all_backends().await {
+            // Break the second record's id (a number where a string belongs).
+            let second = NVD.rfind("\"id\" : \"CVE-").expect("two records");
+            let mut broken = NVD.to_string();
+            let end = second + broken[second..].find(',').expect("comma");
+            broken.replace_range(second..end, "\"id\" : 42");
+            let report = ingest(&db.store, "broken.json", broken.as_bytes()).await;
+            assert_eq!(report.error, None);
+            assert_eq!((report.counts.new, report.rejected_count), (1, 1));
+            assert!(
+                report.rejected[0].reason.contains("id"),
+                "{:?}",
+                report.rejected
+            );
+            let again = ingest(&db.store, "whole.json", NVD.as_bytes()).await;
+            assert_eq!((again.counts.new, again.counts.unchanged), (1, 1));
+        }
+    }
+
+    #[tokio::test]
+    async fn unknown_formats_say_what_is_supported() {
+        let db = openwarp_store::testing::sqlite().await;
+        let report = ingest(&db.store, "notes.txt", b"just some notes").await;
+        assert!(report.unrecognised);
+        assert!(
+            report
+                .error
+                .as_deref()
+                .unwrap_or("")
+                .contains("supported: NVD CVE API 2.0 JSON")
+        );
+    }
+}

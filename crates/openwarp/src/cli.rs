@@ -31,8 +31,8 @@ pub enum Command {
     /// Manage member organisations from the command line.
     #[command(subcommand)]
     Org(OrgCommand),
-    /// Load advisories from files or folders (NVD, CVE 5, KEV, CSAF, OSV,
-    /// EPSS; plain, .gz or .xz), recognised by content.
+    /// Load advisories from files, folders or URLs (NVD, CVE 5, KEV, CSAF,
+    /// OSV, EPSS; plain, .gz or .xz), recognised by content.
     Ingest(IngestArgs),
     /// Measure parsing speed over advisory files against plain
     /// `serde_json::Value` parsing of the same bytes (nothing is stored).
@@ -53,9 +53,10 @@ pub struct BenchParseArgs {
 pub struct IngestArgs {
     #[command(flatten)]
     pub config: ConfigArgs,
-    /// Files or folders to read; folders are walked and files openwarp does
-    /// not recognise in them are listed and skipped.
-    #[arg(value_name = "PATH", required = true)]
+    /// Files or folders to read (folders are walked and files openwarp does
+    /// not recognise in them are listed and skipped), or http(s) URLs of
+    /// single documents, fetched with conditional GET and retries.
+    #[arg(value_name = "PATH|URL", required = true)]
     pub paths: Vec<PathBuf>,
     /// Do not draw a progress bar.
     #[arg(long)]

@@ -8,8 +8,11 @@ use crate::config::Config;
 use crate::failure::BadInput;
 use crate::serve::open_store;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use openwarp_feeds::{FileReport, IngestOptions, Progress, expand_paths, ingest_path};
-use openwarp_store::{IngestCounts, KnownRecords};
+use openwarp_feeds::{
+    FeedKind, FeedSource, FetchOptions, Fetcher, FileReport, IngestOptions, Progress, expand_paths,
+    ingest_path,
+};
+use openwarp_store::{IngestCounts, KnownRecords, Store};
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::time::Instant;
@@ -37,9 +40,71 @@ struct Totals {
     bytes: u64,
 }
 
+fn is_url(p: &std::path::Path) -> bool {
+    p.to_str()
+        .is_some_and(|s| s.starts_with("http://") || s.starts_with("https://"))
+}
+
+/// A stable source name for an ad-hoc URL, so fetching it again sends the
+/// stored ETag and re-downloads only when it changed.
+fn adhoc_source(url: &str) -> FeedSource {
+    // FNV-1a: stable across runs and platforms, unlike the std hasher.
+    let hash = url.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    FeedSource {
+        name: format!("cli-{hash:016x}"),
+        kind: FeedKind::File,
+        url: url.to_string(),
+        interval: std::time::Duration::from_secs(24 * 3600),
+        api_key: None,
+    }
+}
+
+/// Fetch each URL once and ingest it; returns failures as messages.
+async fn ingest_urls(store: &Store, urls: &[String]) -> anyhow::Result<Vec<String>> {
+    if urls.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sources: Vec<FeedSource> = urls.iter().map(|u| adhoc_source(u)).collect();
+    openwarp_feeds::validate_sources(&sources).map_err(|e| BadInput(vec![format!("URL: {e}")]))?;
+    let fetcher = Fetcher::new(store.clone(), FetchOptions::default())?;
+    let mut failures = Vec::new();
+    for source in &sources {
+        match fetcher.poll(source).await {
+            Ok(r) => println!(
+                "{}: {:?}, {} new, {} changed, {} unchanged, {} older, {} rejected, {} EPSS scores ({} bytes, {} requests)",
+                source.url,
+                r.outcome,
+                r.counts.new,
+                r.counts.changed,
+                r.counts.unchanged,
+                r.counts.stale,
+                r.counts.rejected,
+                r.counts.epss_scores,
+                r.bytes,
+                r.requests
+            ),
+            Err(e) => {
+                let text = e.to_string();
+                failures.push(if text.contains(&source.url) {
+                    text
+                } else {
+                    format!("{}: {text}", source.url)
+                });
+            }
+        }
+    }
+    Ok(failures)
+}
+
 pub async fn run(config: &Config, args: &IngestArgs) -> anyhow::Result<()> {
-    let files = expand_paths(&args.paths).map_err(|e| BadInput(vec![format!("PATH: {e}")]))?;
+    let (url_args, path_args): (Vec<_>, Vec<_>) =
+        args.paths.iter().cloned().partition(|p| is_url(p));
+    let urls: Vec<String> = url_args.iter().map(|p| p.display().to_string()).collect();
+    let files = expand_paths(&path_args).map_err(|e| BadInput(vec![format!("PATH: {e}")]))?;
     let store = open_store(&config.database_url).await?;
+    let url_failures = ingest_urls(&store, &urls).await?;
     let draw = !args.quiet && std::io::stderr().is_terminal();
     let bar = ProgressBar::with_draw_target(
         None,
@@ -71,6 +136,9 @@ pub async fn run(config: &Config, args: &IngestArgs) -> anyhow::Result<()> {
     let mut skipped: Vec<String> = Vec::new();
     let mut failures: Vec<String> = Vec::new();
     let mut storage_failed = false;
+    // A download that failed is not something the operator typed wrong.
+    let download_failed = !url_failures.is_empty();
+    failures.extend(url_failures);
     let mut reports: Vec<FileReport> = Vec::new();
     for file in &files {
         let report = ingest_path(&store, file, &mut known, options, &progress).await;
@@ -94,35 +162,9 @@ pub async fn run(config: &Config, args: &IngestArgs) -> anyhow::Result<()> {
     }
     progress.0.finish_and_clear();
     let elapsed = started.elapsed();
-    println!(
-        "{:<16} {:>6} {:>9} {:>9} {:>10} {:>7} {:>9} {:>8}",
-        "source", "files", "new", "changed", "unchanged", "older", "rejected", "MB"
-    );
-    for (label, t) in &totals {
-        let new = if t.epss > 0 { t.epss } else { t.counts.new };
-        println!(
-            "{label:<16} {:>6} {:>9} {:>9} {:>10} {:>7} {:>9} {:>8.1}",
-            t.files,
-            new,
-            t.counts.changed,
-            t.counts.unchanged,
-            t.counts.stale,
-            t.rejected,
-            t.bytes as f64 / 1e6
-        );
+    if !reports.is_empty() {
+        print_totals(&totals, reports.len(), elapsed);
     }
-    let records: u64 = totals
-        .values()
-        .map(|t| t.counts.new + t.counts.changed + t.counts.unchanged + t.counts.stale + t.epss)
-        .sum();
-    let mb: f64 = totals.values().map(|t| t.bytes as f64).sum::<f64>() / 1e6;
-    let secs = elapsed.as_secs_f64().max(1e-9);
-    println!(
-        "{records} records from {} files in {secs:.1} s ({:.0} records/s, {:.1} MB/s)",
-        reports.len(),
-        records as f64 / secs,
-        mb / secs
-    );
     for r in reports.iter().filter(|r| r.warning_count > 0) {
         println!(
             "\nkept with parts skipped in {} ({}):",
@@ -153,10 +195,47 @@ pub async fn run(config: &Config, args: &IngestArgs) -> anyhow::Result<()> {
     store.close().await;
     if failures.is_empty() {
         Ok(())
-    } else if storage_failed {
+    } else if storage_failed || download_failed {
         anyhow::bail!("{}", failures.join("; "))
     } else {
         // A file we could not read at all: the operator must fix the input.
         Err(anyhow::Error::new(BadInput(failures)))
     }
+}
+
+/// The per-source table and the overall throughput line.
+fn print_totals(
+    totals: &BTreeMap<&'static str, Totals>,
+    files: usize,
+    elapsed: std::time::Duration,
+) {
+    println!(
+        "{:<16} {:>6} {:>9} {:>9} {:>10} {:>7} {:>9} {:>8}",
+        "source", "files", "new", "changed", "unchanged", "older", "rejected", "MB"
+    );
+    for (label, t) in totals {
+        let new = if t.epss > 0 { t.epss } else { t.counts.new };
+        println!(
+            "{label:<16} {:>6} {:>9} {:>9} {:>10} {:>7} {:>9} {:>8.1}",
+            t.files,
+            new,
+            t.counts.changed,
+            t.counts.unchanged,
+            t.counts.stale,
+            t.rejected,
+            t.bytes as f64 / 1e6
+        );
+    }
+    let records: u64 = totals
+        .values()
+        .map(|t| t.counts.new + t.counts.changed + t.counts.unchanged + t.counts.stale + t.epss)
+        .sum();
+    let mb: f64 = totals.values().map(|t| t.bytes as f64).sum::<f64>() / 1e6;
+    let secs = elapsed.as_secs_f64().max(1e-9);
+    println!(
+        "{records} records from {} files in {secs:.1} s ({:.0} records/s, {:.1} MB/s)",
+        files,
+        records as f64 / secs,
+        mb / secs
+    );
 }
