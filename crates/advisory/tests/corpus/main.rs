@@ -6,6 +6,8 @@
 
 mod support;
 
+mod fuzz;
+
 mod csaf;
 mod cve5;
 mod epss;
