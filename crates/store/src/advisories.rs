@@ -123,6 +123,10 @@ pub struct AdvisoryPage {
     pub total: i64,
 }
 
+/// Rows per multi-row INSERT: well under SQLite's 32,766 and PostgreSQL's
+/// 65,535 bound parameters with six columns.
+const ROWS_PER_STATEMENT: usize = 500;
+
 fn content_hash(body: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(body.as_bytes()))
 }
@@ -213,6 +217,10 @@ impl Store {
         on_pool!(self, |p| {
             let mut tx = p.begin().await?;
             let mut touched: BTreeSet<String> = BTreeSet::new();
+            let mut change_rows = Vec::new();
+            let mut record_rows = Vec::new();
+            let mut alias_rows: Vec<(String, String)> = Vec::new();
+            let mut product_rows: Vec<(String, String, String)> = Vec::new();
             for (record, body, hash, exists) in &work {
                 let body = encode(body)?;
                 let old: Option<(Vec<u8>, String)> = if *exists {
@@ -238,39 +246,39 @@ impl Store {
                     touched.insert(old_vuln.clone());
                 }
                 for change in record_changes(old_record.as_ref(), record) {
-                    sqlx::query(
-                        "INSERT INTO advisory_changes (vuln_id, source, record_id, kind, summary, at) \
-                         VALUES ($1, $2, $3, $4, $5, $6)",
-                    )
-                    .bind(&record.vuln_id)
-                    .bind(record.source.as_str())
-                    .bind(&record.record_id)
-                    .bind(change.kind.as_str())
-                    .bind(&change.summary)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
+                    change_rows.push((
+                        &record.vuln_id,
+                        record.source.as_str(),
+                        &record.record_id,
+                        change,
+                    ));
                 }
-                sqlx::query(
-                    "INSERT INTO source_records (source, record_id, vuln_id, content_hash, body, first_seen_at, changed_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $6) \
-                     ON CONFLICT (source, record_id) DO UPDATE SET vuln_id = excluded.vuln_id, \
-                     content_hash = excluded.content_hash, body = excluded.body, changed_at = excluded.changed_at",
-                )
-                .bind(record.source.as_str())
-                .bind(&record.record_id)
-                .bind(&record.vuln_id)
-                .bind(hash)
-                .bind(&body)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+                record_rows.push((record, hash, body));
                 touched.insert(record.vuln_id.clone());
                 if *exists {
                     counts.changed += 1;
                 } else {
                     counts.new += 1;
                 }
+            }
+            for chunk in record_rows.chunks(ROWS_PER_STATEMENT / 2) {
+                let mut qb = sqlx::QueryBuilder::new(
+                    "INSERT INTO source_records (source, record_id, vuln_id, content_hash, body, first_seen_at, changed_at) ",
+                );
+                qb.push_values(chunk, |mut b, (record, hash, body)| {
+                    b.push_bind(record.source.as_str().to_string())
+                        .push_bind(record.record_id.clone())
+                        .push_bind(record.vuln_id.clone())
+                        .push_bind(hash.to_string())
+                        .push_bind(body.clone())
+                        .push_bind(now)
+                        .push_bind(now);
+                });
+                qb.push(
+                    " ON CONFLICT (source, record_id) DO UPDATE SET vuln_id = excluded.vuln_id, \
+                     content_hash = excluded.content_hash, body = excluded.body, changed_at = excluded.changed_at",
+                );
+                qb.build().execute(&mut *tx).await?;
             }
             for vuln_id in &touched {
                 let bodies: Vec<(Vec<u8>,)> = sqlx::query_as(
@@ -283,14 +291,6 @@ impl Store {
                     .iter()
                     .map(|(b,)| decode(b))
                     .collect::<Result<Vec<_>>>()?;
-                sqlx::query("DELETE FROM advisory_aliases WHERE vuln_id = $1")
-                    .bind(vuln_id)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query("DELETE FROM advisory_products WHERE vuln_id = $1")
-                    .bind(vuln_id)
-                    .execute(&mut *tx)
-                    .await?;
                 let Some(summary) = summarise(&records) else {
                     sqlx::query("DELETE FROM advisories WHERE vuln_id = $1")
                         .bind(vuln_id)
@@ -345,21 +345,64 @@ impl Store {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
-                for alias in &summary.aliases {
-                    sqlx::query("INSERT INTO advisory_aliases (alias, vuln_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                        .bind(alias)
-                        .bind(vuln_id)
-                        .execute(&mut *tx)
-                        .await?;
+                alias_rows.extend(summary.aliases.iter().map(|a| (a.clone(), vuln_id.clone())));
+                product_rows.extend(
+                    summary
+                        .products
+                        .iter()
+                        .map(|(v, p)| (v.clone(), p.clone(), vuln_id.clone())),
+                );
+            }
+            // Statement count, not row count, is what costs (each is a round
+            // trip to the connection's thread or server): write the batch's
+            // changes, aliases and products in multi-row statements.
+            for chunk in change_rows.chunks(ROWS_PER_STATEMENT) {
+                let mut qb = sqlx::QueryBuilder::new(
+                    "INSERT INTO advisory_changes (vuln_id, source, record_id, kind, summary, at) ",
+                );
+                qb.push_values(chunk, |mut b, (vuln, source, record_id, change)| {
+                    b.push_bind(vuln.to_string())
+                        .push_bind(source.to_string())
+                        .push_bind(record_id.to_string())
+                        .push_bind(change.kind.as_str().to_string())
+                        .push_bind(change.summary.clone())
+                        .push_bind(now);
+                });
+                qb.build().execute(&mut *tx).await?;
+            }
+            let touched: Vec<String> = touched.into_iter().collect();
+            for chunk in touched.chunks(ROWS_PER_STATEMENT) {
+                for table in ["advisory_aliases", "advisory_products"] {
+                    let mut qb =
+                        sqlx::QueryBuilder::new(format!("DELETE FROM {table} WHERE vuln_id IN ("));
+                    let mut list = qb.separated(", ");
+                    for v in chunk {
+                        list.push_bind(v.clone());
+                    }
+                    qb.push(")");
+                    qb.build().execute(&mut *tx).await?;
                 }
-                for (vendor, product) in &summary.products {
-                    sqlx::query("INSERT INTO advisory_products (vendor, product, vuln_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-                        .bind(vendor)
-                        .bind(product)
-                        .bind(vuln_id)
-                        .execute(&mut *tx)
-                        .await?;
-                }
+            }
+            for chunk in alias_rows.chunks(ROWS_PER_STATEMENT) {
+                let mut qb =
+                    sqlx::QueryBuilder::new("INSERT INTO advisory_aliases (alias, vuln_id) ");
+                qb.push_values(chunk, |mut b, (alias, vuln)| {
+                    b.push_bind(alias.clone()).push_bind(vuln.clone());
+                });
+                qb.push(" ON CONFLICT DO NOTHING");
+                qb.build().execute(&mut *tx).await?;
+            }
+            for chunk in product_rows.chunks(ROWS_PER_STATEMENT) {
+                let mut qb = sqlx::QueryBuilder::new(
+                    "INSERT INTO advisory_products (vendor, product, vuln_id) ",
+                );
+                qb.push_values(chunk, |mut b, (vendor, product, vuln)| {
+                    b.push_bind(vendor.clone())
+                        .push_bind(product.clone())
+                        .push_bind(vuln.clone());
+                });
+                qb.push(" ON CONFLICT DO NOTHING");
+                qb.build().execute(&mut *tx).await?;
             }
             tx.commit().await?;
             Ok::<_, StoreError>(())
@@ -380,7 +423,6 @@ impl Store {
         run: &EpssRun,
         now: DateTime<Utc>,
     ) -> Result<u64> {
-        const ROWS_PER_STATEMENT: usize = 500;
         on_pool!(self, |p| {
             let mut tx = p.begin().await?;
             let mut written = 0u64;
