@@ -1213,46 +1213,4 @@ mod tests {
         assert_eq!(json_path_at(j, 0), "");
         assert_eq!(json_path_at(j, 10_000), "");
     }
-
-    struct XorShift(u64);
-    impl XorShift {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-    }
-
-    #[test]
-    fn truncated_and_mutated_inputs_never_panic() {
-        let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
-        for fixture in [
-            GO_TWO_PACKAGES,
-            GO_THREE_BRANCHES,
-            GO_WITHDRAWN,
-            GO_DUPLICATE_ALIAS,
-            BITNAMI_TOMCAT,
-            BITNAMI_APISIX,
-        ] {
-            let bytes = fixture.as_bytes();
-            let feed = |input: &[u8]| {
-                let mut n = 0usize;
-                let _ = parse(input, &mut |_| n += 1);
-                let _ = parse_lines(input, &mut |_| n += 1);
-                if let Ok(text) = std::str::from_utf8(input) {
-                    let _ = parse_record(text);
-                }
-            };
-            for k in 0..=200 {
-                feed(&bytes[..bytes.len() * k / 200]);
-            }
-            for _ in 0..200 {
-                let mut m = bytes.to_vec();
-                let at = (rng.next() % m.len() as u64) as usize;
-                m[at] = (rng.next() & 0xFF) as u8;
-                feed(&m);
-            }
-        }
-    }
 }
