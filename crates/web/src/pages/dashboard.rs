@@ -28,12 +28,20 @@ pub struct MemberView {
     pub user_count: i64,
 }
 
+/// One line of the "latest advisory changes" list.
+pub struct ChangeLine {
+    pub vuln_id: String,
+    pub summary: String,
+    pub at: String,
+}
+
 #[derive(Template)]
 #[template(path = "dashboard.html")]
 struct DashboardPage {
     layout: Layout,
     operator: Option<OperatorView>,
     member: Option<MemberView>,
+    changes: Vec<ChangeLine>,
 }
 
 #[derive(Deserialize, Default)]
@@ -105,10 +113,22 @@ pub async fn dashboard(
             )
         }
     };
+    let changes = state
+        .store
+        .recent_changes(10)
+        .await?
+        .into_iter()
+        .map(|c| ChangeLine {
+            vuln_id: c.vuln_id,
+            summary: c.summary,
+            at: super::timestamp(c.at),
+        })
+        .collect();
     render(&DashboardPage {
         layout,
         operator,
         member,
+        changes,
     })
 }
 

@@ -109,6 +109,11 @@ async fn members_browse_filter_and_open_advisories() {
             c.get("/advisories/CVE-1999-0000").await.status,
             StatusCode::NOT_FOUND
         );
+        // The dashboard lists the latest changes.
+        let dash = c.get("/dashboard").await;
+        assert!(
+            dash.contains("Latest advisory changes") && dash.contains("First published by NVD")
+        );
         // Visitors must sign in.
         assert_eq!(
             app.client().get("/advisories").await.status,
