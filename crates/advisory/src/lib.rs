@@ -24,6 +24,7 @@ pub mod osv;
 pub mod parse;
 pub mod summary;
 pub mod time;
+pub mod version;
 
 pub use detect::{Format, detect};
 pub use model::*;
