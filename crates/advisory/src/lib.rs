@@ -12,6 +12,7 @@
 //! show members *why* they were told.
 
 pub mod change;
+pub mod cpe;
 pub mod csaf;
 pub mod cve5;
 pub mod cvss;
