@@ -11,6 +11,7 @@
 //! flattening them, so the matcher can apply each format's exact semantics and
 //! show members *why* they were told.
 
+pub mod applicability;
 pub mod change;
 pub mod cpe;
 pub mod csaf;
