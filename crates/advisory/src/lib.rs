@@ -24,6 +24,7 @@ pub mod model;
 pub mod nvd;
 pub mod osv;
 pub mod parse;
+pub mod ranges;
 pub mod summary;
 pub mod time;
 pub mod version;
