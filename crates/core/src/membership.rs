@@ -422,8 +422,34 @@ impl OrganisationInput {
                 None
             }
         };
+        let governance = self.governance_into(&mut errors);
+        match (council_type, status, renewal_date) {
+            (Some(council_type), Some(status), Some(renewal_date)) if errors.is_empty() => {
+                Ok(OrganisationDraft {
+                    name,
+                    council_type,
+                    employers_member: self.employers_member,
+                    status,
+                    renewal_date,
+                    governance,
+                })
+            }
+            _ => Err(errors),
+        }
+    }
+}
+
+impl OrganisationInput {
+    /// Check only the governance contacts (what a member lead may change).
+    pub fn validate_governance(&self) -> Result<Governance, ValidationErrors> {
+        let mut errors = ValidationErrors::new();
+        let governance = self.governance_into(&mut errors);
+        errors.into_result(governance)
+    }
+
+    fn governance_into(&self, errors: &mut ValidationErrors) -> Governance {
         let senior_officer = contact(
-            &mut errors,
+            errors,
             [
                 "senior_officer_name",
                 "senior_officer_email",
@@ -436,7 +462,7 @@ impl OrganisationInput {
             ],
         );
         let lead_member = contact(
-            &mut errors,
+            errors,
             ["lead_member_name", "lead_member_email", "lead_member_phone"],
             [
                 &self.lead_member_name,
@@ -444,21 +470,9 @@ impl OrganisationInput {
                 &self.lead_member_phone,
             ],
         );
-        match (council_type, status, renewal_date) {
-            (Some(council_type), Some(status), Some(renewal_date)) if errors.is_empty() => {
-                Ok(OrganisationDraft {
-                    name,
-                    council_type,
-                    employers_member: self.employers_member,
-                    status,
-                    renewal_date,
-                    governance: Governance {
-                        senior_officer,
-                        lead_member,
-                    },
-                })
-            }
-            _ => Err(errors),
+        Governance {
+            senior_officer,
+            lead_member,
         }
     }
 }

@@ -9,6 +9,14 @@ use chrono::{DateTime, Duration, Utc};
 use openwarp_core::{Email, Governance, OrgId, OrganisationDraft, Role, UserId};
 use openwarp_store::{Invitation, Organisation, User, now};
 
+/// Another member's organisation does not exist as far as this actor can
+/// tell: 404, not 403, so its existence is not revealed.
+pub fn require_visible(actor: &openwarp_core::Actor, org: OrgId) -> Result<(), AppError> {
+    actor
+        .can_view_org(org)
+        .map_err(|_| AppError::NotFound("organisation"))
+}
+
 /// A link that was just issued (invitation or password reset); the secret is in `url`.
 pub struct IssuedLink {
     pub url: String,

@@ -85,7 +85,7 @@ impl FromRequestParts<AppState> for ClientIp {
 }
 
 /// Whether a member user's organisation currently lets its users in.
-async fn organisation_allows(store: &Store, user: &User) -> Result<bool, AppError> {
+pub async fn organisation_allows(store: &Store, user: &User) -> Result<bool, AppError> {
     match user.org_id {
         None => Ok(true),
         Some(org) => Ok(store

@@ -197,9 +197,7 @@ pub async fn create_org(
 
 /// 404 rather than 403 for other members' organisations: their existence is not ours to reveal.
 fn visible(user: &User, id: OrgId) -> Result<(), ApiError> {
-    user.actor()
-        .can_view_org(id)
-        .map_err(|_| ApiError(AppError::NotFound("organisation")))
+    Ok(actions::require_visible(&user.actor(), id)?)
 }
 
 /// One organisation.

@@ -232,9 +232,7 @@ async fn org_page(
 ) -> Result<OrgPage, AppError> {
     let actor = session.user.actor();
     // Another member's page does not exist as far as this user can tell.
-    if actor.can_view_org(id).is_err() {
-        return Err(AppError::NotFound("organisation"));
-    }
+    actions::require_visible(&actor, id)?;
     let org = state
         .store
         .get_org(id)
@@ -313,9 +311,7 @@ pub async fn edit_form(
 ) -> Result<Response, AppError> {
     let id = OrgId(id);
     let actor = session.user.actor();
-    if actor.can_view_org(id).is_err() {
-        return Err(AppError::NotFound("organisation"));
-    }
+    actions::require_visible(&actor, id)?;
     actor.can_edit_governance(id)?;
     let org = state
         .store
@@ -339,19 +335,6 @@ pub async fn edit_form(
     ))
 }
 
-fn governance_from(input: &OrganisationInput) -> Result<Governance, ValidationErrors> {
-    // Validate the contacts through the same rules as a whole organisation,
-    // then keep only the governance part.
-    let probe = OrganisationInput {
-        name: "probe".into(),
-        council_type: CouncilType::County.as_str().into(),
-        status: MembershipStatus::Active.as_str().into(),
-        renewal_date: "2000-01-01".into(),
-        ..input.clone()
-    };
-    probe.validate().map(|d| d.governance)
-}
-
 pub async fn edit(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -360,9 +343,7 @@ pub async fn edit(
 ) -> Result<Response, AppError> {
     let id = OrgId(id);
     let actor = session.user.actor();
-    if actor.can_view_org(id).is_err() {
-        return Err(AppError::NotFound("organisation"));
-    }
+    actions::require_visible(&actor, id)?;
     actor.can_edit_governance(id)?;
     let full = actor.can_edit_membership().is_ok();
     let input = form.input();
@@ -372,7 +353,7 @@ pub async fn edit(
             Err(v) => Err(AppError::Invalid(v)),
         }
     } else {
-        match governance_from(&input) {
+        match input.validate_governance() {
             Ok(g) => actions::update_governance(&state, &session.user, id, g, &ip).await,
             Err(v) => Err(AppError::Invalid(v)),
         }
@@ -439,9 +420,7 @@ pub async fn invite(
 ) -> Result<Response, AppError> {
     let id = OrgId(id);
     let actor = session.user.actor();
-    if actor.can_view_org(id).is_err() {
-        return Err(AppError::NotFound("organisation"));
-    }
+    actions::require_visible(&actor, id)?;
     actor.can_manage_users(id)?;
     let mut errors = ValidationErrors::new();
     let email = Email::parse(&form.email)

@@ -18,7 +18,7 @@ use axum_extra::extract::cookie::CookieJar;
 use chrono::Duration;
 use openwarp_core::account::display_name;
 use openwarp_core::{Email, Password, ValidationErrors};
-use openwarp_store::{InvitationState, TokenUse, now};
+use openwarp_store::{AcceptError, InvitationState, TokenUse, now};
 use serde::Deserialize;
 
 #[derive(Template)]
@@ -149,14 +149,7 @@ pub async fn login(
         _ => None,
     };
     let org_ok = match &user {
-        Some(u) => match u.org_id {
-            Some(org) => state
-                .store
-                .get_org(org)
-                .await?
-                .is_some_and(|o| o.status.allows_sign_in()),
-            None => true,
-        },
+        Some(u) => auth::organisation_allows(&state.store, u).await?,
         None => false,
     };
     let Some(user) = user.filter(|_| org_ok) else {
@@ -253,21 +246,9 @@ async fn usable_invitation(
         .ok_or(AppError::NotFound("invitation"))?;
     match inv.state(now()) {
         InvitationState::Pending => {}
-        InvitationState::Accepted => {
-            return Err(AppError::Gone(
-                "this invitation has already been used; sign in instead".into(),
-            ));
-        }
-        InvitationState::Revoked => {
-            return Err(AppError::Gone(
-                "this invitation was withdrawn; ask for a new one".into(),
-            ));
-        }
-        InvitationState::Expired => {
-            return Err(AppError::Gone(
-                "this invitation has expired; ask for a new one".into(),
-            ));
-        }
+        InvitationState::Accepted => return Err(AcceptError::AlreadyUsed.into()),
+        InvitationState::Revoked => return Err(AcceptError::Revoked.into()),
+        InvitationState::Expired => return Err(AcceptError::Expired.into()),
     }
     let org_name = match inv.org_id {
         Some(o) => state
