@@ -28,6 +28,10 @@ pub struct NvdEvidence {
     pub vulnerable: String,
     /// Platform criteria satisfied by other items of the estate (e.g. hardware).
     pub platforms: Vec<String>,
+    /// The first version past the vulnerable range (`versionEndExcluding`), when given.
+    pub fixed_in: Option<String>,
+    /// The last affected version (`versionEndIncluding`), when given.
+    pub last_affected: Option<String>,
 }
 
 /// The criteria and its bounds as people read them.
@@ -90,7 +94,11 @@ pub fn cpe_match_matches(m: &CpeMatch, name: &Wfn) -> bool {
 
 /// A node's truth over the estate, and the vulnerable matches of `item`
 /// that made it true (empty when negated or satisfied by platforms only).
-fn eval_node(node: &NvdNode, item: &Wfn, estate: &[Wfn]) -> (bool, Vec<String>, Vec<String>) {
+fn eval_node<'n>(
+    node: &'n NvdNode,
+    item: &Wfn,
+    estate: &[Wfn],
+) -> (bool, Vec<&'n CpeMatch>, Vec<String>) {
     let mut hits_item = Vec::new();
     let mut platforms = Vec::new();
     let results: Vec<bool> = node
@@ -98,7 +106,7 @@ fn eval_node(node: &NvdNode, item: &Wfn, estate: &[Wfn]) -> (bool, Vec<String>, 
         .iter()
         .map(|m| {
             if m.vulnerable && cpe_match_matches(m, item) {
-                hits_item.push(describe(m));
+                hits_item.push(m);
                 true
             } else if estate.iter().any(|n| cpe_match_matches(m, n)) {
                 if !m.vulnerable {
@@ -138,18 +146,20 @@ pub fn applies(config: &NvdConfiguration, item: &Wfn, estate: &[Wfn]) -> Option<
         return None;
     }
     // The item must itself be named vulnerable by a node that counted.
-    let vulnerable = nodes
+    let hit = nodes
         .iter()
         .filter(|(ok, ..)| *ok)
-        .find_map(|(_, hits, _)| hits.first().cloned())?;
+        .find_map(|(_, hits, _)| hits.first().copied())?;
     let platforms = nodes
         .iter()
         .filter(|(ok, ..)| *ok)
         .flat_map(|(_, _, p)| p.iter().cloned())
         .collect();
     Some(NvdEvidence {
-        vulnerable,
+        vulnerable: describe(hit),
         platforms,
+        fixed_in: hit.version_end_excluding.clone(),
+        last_affected: hit.version_end_including.clone(),
     })
 }
 

@@ -30,6 +30,8 @@ pub enum Denied {
     RoleNotGrantable(&'static str),
     #[error("you may not change your own account this way")]
     SelfAction,
+    #[error("only the member's own users may change this; operators can view it")]
+    MembersOnly,
 }
 
 type Allowed = Result<(), Denied>;
@@ -68,6 +70,19 @@ impl Actor {
     /// Creating organisations, changing type, fee basis, status and renewal.
     pub fn can_edit_membership(&self) -> Allowed {
         self.require_operator()
+    }
+
+    /// Changing a member's inventory, suppliers and exposure statuses: the
+    /// member's own lead and users. Operators see them (via [`Actor::can_view_org`])
+    /// but do not change what a member runs or how it responds.
+    pub fn can_edit_member_records(&self, org: OrgId) -> Allowed {
+        if self.is_operator() {
+            Err(Denied::MembersOnly)
+        } else if self.org_id == Some(org) {
+            Ok(())
+        } else {
+            Err(Denied::OtherOrganisation)
+        }
     }
 
     /// Changing an organisation's governance contacts.
@@ -171,6 +186,18 @@ mod tests {
         }
         assert_eq!(user(A).can_manage_users(A), Err(Denied::LeadsOnly));
         assert_eq!(lead(A).can_manage_users(B), Err(Denied::OtherOrganisation));
+    }
+
+    #[test]
+    fn member_records_are_changed_by_the_members_own_users_only() {
+        assert!(lead(A).can_edit_member_records(A).is_ok());
+        assert!(user(A).can_edit_member_records(A).is_ok());
+        assert_eq!(
+            user(A).can_edit_member_records(B),
+            Err(Denied::OtherOrganisation)
+        );
+        assert_eq!(op().can_edit_member_records(A), Err(Denied::MembersOnly));
+        assert!(op().can_view_org(A).is_ok());
     }
 
     #[test]

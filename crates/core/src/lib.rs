@@ -13,6 +13,7 @@ pub mod access;
 pub mod account;
 pub mod ids;
 pub mod membership;
+pub mod supplier;
 pub mod validation;
 
 pub use access::{Actor, Denied};
@@ -22,4 +23,5 @@ pub use membership::{
     Contact, CouncilType, FeeSchedule, Governance, MembershipStatus, OrganisationDraft,
     OrganisationInput, Pence, RenewalState,
 };
+pub use supplier::{SupplierDraft, SupplierKind, SupplierProblem, supplier_key};
 pub use validation::{FieldError, ValidationErrors};

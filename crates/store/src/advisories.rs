@@ -146,6 +146,16 @@ fn encode(json: &str) -> Result<Vec<u8>> {
 }
 
 fn decode(body: &[u8]) -> Result<SourceRecord> {
+    decode_json(body)
+}
+
+/// Deflate-compressed JSON of any value (the form bodies are stored in).
+pub(crate) fn encode_json<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+    let json = serde_json::to_string(value).map_err(|e| corrupt(format!("encode: {e}")))?;
+    encode(&json)
+}
+
+pub(crate) fn decode_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T> {
     let reader = flate2::read::DeflateDecoder::new(body);
     serde_json::from_reader(std::io::BufReader::new(reader))
         .map_err(|e| corrupt(format!("stored record: {e}")))
@@ -214,13 +224,14 @@ impl Store {
             return Ok(counts);
         }
         let mut stale: HashSet<(SourceKind, String)> = HashSet::new();
-        on_pool!(self, |p| {
+        let touched: Vec<String> = on_pool!(self, |p| {
             let mut tx = p.begin().await?;
             let mut touched: BTreeSet<String> = BTreeSet::new();
             let mut change_rows = Vec::new();
             let mut record_rows = Vec::new();
             let mut alias_rows: Vec<(String, String)> = Vec::new();
             let mut product_rows: Vec<(String, String, String)> = Vec::new();
+            let mut key_rows: Vec<(String, String)> = Vec::new();
             for (record, body, hash, exists) in &work {
                 let body = encode(body)?;
                 let old: Option<(Vec<u8>, String)> = if *exists {
@@ -296,8 +307,26 @@ impl Store {
                         .bind(vuln_id)
                         .execute(&mut *tx)
                         .await?;
+                    sqlx::query("DELETE FROM advisory_statements WHERE vuln_id = $1")
+                        .bind(vuln_id)
+                        .execute(&mut *tx)
+                        .await?;
                     continue;
                 };
+                // What the matcher reads, and the keys it is filed under.
+                sqlx::query(
+                    "INSERT INTO advisory_statements (vuln_id, body) VALUES ($1, $2) \
+                     ON CONFLICT (vuln_id) DO UPDATE SET body = excluded.body",
+                )
+                .bind(vuln_id)
+                .bind(encode_json(&crate::exposures::match_records(&records))?)
+                .execute(&mut *tx)
+                .await?;
+                key_rows.extend(
+                    openwarp_matching::keys::advisory_keys(&records)
+                        .into_iter()
+                        .map(|k| (k, vuln_id.clone())),
+                );
                 // Products live in `advisory_products`; keep them out of the JSON.
                 let stored = AdvisorySummary {
                     products: Vec::new(),
@@ -372,7 +401,7 @@ impl Store {
             }
             let touched: Vec<String> = touched.into_iter().collect();
             for chunk in touched.chunks(ROWS_PER_STATEMENT) {
-                for table in ["advisory_aliases", "advisory_products"] {
+                for table in ["advisory_aliases", "advisory_products", "advisory_keys"] {
                     let mut qb =
                         sqlx::QueryBuilder::new(format!("DELETE FROM {table} WHERE vuln_id IN ("));
                     let mut list = qb.separated(", ");
@@ -392,6 +421,14 @@ impl Store {
                 qb.push(" ON CONFLICT DO NOTHING");
                 qb.build().execute(&mut *tx).await?;
             }
+            for chunk in key_rows.chunks(ROWS_PER_STATEMENT) {
+                let mut qb = sqlx::QueryBuilder::new("INSERT INTO advisory_keys (key, vuln_id) ");
+                qb.push_values(chunk, |mut b, (key, vuln)| {
+                    b.push_bind(key.clone()).push_bind(vuln.clone());
+                });
+                qb.push(" ON CONFLICT DO NOTHING");
+                qb.build().execute(&mut *tx).await?;
+            }
             for chunk in product_rows.chunks(ROWS_PER_STATEMENT) {
                 let mut qb = sqlx::QueryBuilder::new(
                     "INSERT INTO advisory_products (vendor, product, vuln_id) ",
@@ -405,8 +442,11 @@ impl Store {
                 qb.build().execute(&mut *tx).await?;
             }
             tx.commit().await?;
-            Ok::<_, StoreError>(())
+            Ok::<_, StoreError>(touched)
         })?;
+        // Every inventory that shares a key with a changed advisory is
+        // re-matched now, so exposures follow the feeds.
+        self.match_advisories(&touched, now).await?;
         for (record, _, hash, _) in work {
             let key = (record.source, record.record_id.clone());
             if !stale.contains(&key) {
@@ -423,7 +463,7 @@ impl Store {
         run: &EpssRun,
         now: DateTime<Utc>,
     ) -> Result<u64> {
-        on_pool!(self, |p| {
+        let written = on_pool!(self, |p| {
             let mut tx = p.begin().await?;
             let mut written = 0u64;
             for chunk in scores.chunks(ROWS_PER_STATEMENT) {
@@ -446,7 +486,12 @@ impl Store {
             }
             tx.commit().await?;
             Ok::<_, StoreError>(written)
-        })
+        });
+        let written = written?;
+        // New likelihoods can change priorities of existing exposures.
+        let cves: Vec<String> = scores.iter().map(|s| s.cve_id.clone()).collect();
+        self.rerank(&cves, now).await?;
+        Ok(written)
     }
 
     /// The vulnerability an id names: itself, or the one it is an alias of.

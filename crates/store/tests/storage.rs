@@ -1332,3 +1332,406 @@ mod feed_state {
         }
     }
 }
+
+/// Inventories, suppliers and the matching engine: incremental in both
+/// directions, deduplicated, with VEX clearances and status history.
+mod matching {
+    use super::{draft, t0, user};
+    use chrono::Duration;
+    use openwarp_advisory::{EpssRun, EpssScore, Parsed, SourceRecord};
+    use openwarp_core::{OrgId, Role, SupplierDraft, SupplierKind};
+    use openwarp_matching::inventory::ItemFields;
+    use openwarp_matching::priority::Priority;
+    use openwarp_matching::status::ExposureStatus;
+    use openwarp_store::testing::all_backends;
+    use openwarp_store::{ExposureFilter, KnownRecords, Store, StoreError};
+
+    fn records(bytes: &[u8]) -> Vec<SourceRecord> {
+        let mut out = Vec::new();
+        openwarp_advisory::parse::parse_any(bytes, &mut |p| {
+            if let Parsed::Record(r) = p {
+                out.push(*r);
+            }
+        })
+        .expect("fixture parses");
+        out
+    }
+
+    const LOG4SHELL: &[u8] = include_bytes!(
+        "../../advisory/tests/fixtures/cve5/cve5_log4shell_changes_and_cisa_adp_cvss.json"
+    );
+    /// The Log4Shell entry of the 2025-08-25 KEV catalogue, in its envelope.
+    const KEV: &[u8] = include_bytes!("fixtures/kev_log4shell_entry.json");
+    const OASIS_VEX: &[u8] = include_bytes!(
+        "../../advisory/tests/fixtures/csaf/oasis_vex_uc08_fixed_not_affected_recommended.json"
+    );
+
+    fn log4j(version: &str, internet_facing: bool) -> ItemFields {
+        ItemFields {
+            name: "Payroll server".into(),
+            vendor: Some("Apache Software Foundation".into()),
+            product: Some("Apache Log4j2".into()),
+            version: Some(version.into()),
+            internet_facing,
+            owner: Some("ICT Ops".into()),
+            ..ItemFields::default()
+        }
+        .validate()
+        .expect("valid")
+    }
+
+    async fn active(s: &Store, org: OrgId) -> Vec<openwarp_store::Exposure> {
+        s.list_exposures(org, &ExposureFilter::default())
+            .await
+            .expect("list")
+    }
+
+    #[tokio::test]
+    async fn advisories_and_items_meet_through_the_index_both_ways() {
+        for db in all_backends().await {
+            let s = &db.store;
+            let name = db.backend().name();
+            let a = s
+                .create_org(&draft("Kent County Council", "county"), t0())
+                .await
+                .expect("org");
+            let b = s
+                .create_org(&draft("Medway Council", "unitary"), t0())
+                .await
+                .expect("org");
+            // Items first, advisory later: the advisory's ingest finds them.
+            let added = s
+                .add_items(
+                    a.id,
+                    &[log4j("2.14.1", true), log4j("2.17.1", false)],
+                    "manual",
+                    None,
+                    t0(),
+                )
+                .await
+                .expect("add");
+            assert_eq!(added.ids.len(), 2);
+            let mut known = KnownRecords::default();
+            let mut recs = records(LOG4SHELL);
+            s.upsert_records(&recs, &mut known, t0())
+                .await
+                .expect("ingest");
+            let xs = active(s, a.id).await;
+            assert_eq!(xs.len(), 1, "{name}: only 2.14.1 is affected");
+            let x = &xs[0];
+            assert_eq!(
+                (x.vuln_id.as_str(), x.item_id),
+                ("CVE-2021-44228", added.ids[0])
+            );
+            assert_eq!(x.status, ExposureStatus::New);
+            assert_eq!(
+                x.priority,
+                Priority::P2,
+                "{name}: critical, not yet known exploited"
+            );
+            assert!(
+                x.line
+                    .contains("affects your Payroll server 2.14.1, owner ICT Ops"),
+                "{}",
+                x.line
+            );
+            assert!(
+                x.line.contains("Update to version 2.15.0 or later"),
+                "{}",
+                x.line
+            );
+            assert!(
+                active(s, b.id).await.is_empty(),
+                "{name}: another member sees nothing"
+            );
+
+            // Re-ingesting the same records changes nothing.
+            let again = s
+                .upsert_records(&recs, &mut KnownRecords::default(), t0())
+                .await
+                .expect("ingest");
+            assert_eq!(again.unchanged, recs.len() as u64);
+            let (_, events) = s.exposure(a.id, x.id).await.expect("get").expect("exists");
+            assert_eq!(events.len(), 1, "{name}: one 'found' event, no duplicates");
+
+            // KEV lists it: exploited and internet-facing is P1, with the reason.
+            let t1 = t0() + Duration::hours(1);
+            let kev: Vec<SourceRecord> = records(KEV)
+                .into_iter()
+                .filter(|r| r.vuln_id == "CVE-2021-44228")
+                .collect();
+            assert_eq!(kev.len(), 1, "the KEV fixture lists Log4Shell");
+            s.upsert_records(&kev, &mut known, t1)
+                .await
+                .expect("ingest kev");
+            let x = &active(s, a.id).await[0];
+            assert_eq!(x.priority, Priority::P1, "{name}");
+            assert!(
+                x.reason_sentence()
+                    .starts_with("P1 because it is being exploited (CISA KEV)"),
+                "{}",
+                x.reason_sentence()
+            );
+            let (_, events) = s.exposure(a.id, x.id).await.expect("get").expect("exists");
+            assert_eq!(events[0].kind, "changed");
+            assert!(
+                events[0].detail.starts_with("Priority P2 → P1"),
+                "{}",
+                events[0].detail
+            );
+
+            // An item added later is matched against the stored corpus.
+            let b_item = s
+                .add_items(b.id, &[log4j("2.4", false)], "manual", None, t1)
+                .await
+                .expect("add");
+            let bx = active(s, b.id).await;
+            assert_eq!(bx.len(), 1, "{name}");
+            assert_eq!(bx[0].item_id, b_item.ids[0]);
+            assert_eq!(
+                bx[0].priority,
+                Priority::P1,
+                "exploited by ransomware gangs"
+            );
+            assert!(
+                bx[0]
+                    .reason_sentence()
+                    .contains("it is used in ransomware campaigns")
+            );
+
+            // Operators see who is exposed.
+            let who = s.advisory_exposure("CVE-2021-44228").await.expect("who");
+            assert_eq!(who.len(), 2);
+            assert_eq!(
+                (who[0].org_name.as_str(), who[0].top_priority),
+                ("Kent County Council", Priority::P1)
+            );
+
+            // The member upgrades: the exposure is cleared, not deleted.
+            let t2 = t1 + Duration::hours(1);
+            s.update_item(b.id, b_item.ids[0], &log4j("2.17.1", false), None, t2)
+                .await
+                .expect("update");
+            assert!(active(s, b.id).await.is_empty(), "{name}");
+            let all = s
+                .list_exposures(
+                    b.id,
+                    &ExposureFilter {
+                        include_inactive: true,
+                        ..ExposureFilter::default()
+                    },
+                )
+                .await
+                .expect("list");
+            assert_eq!(
+                (all.len(), all[0].active, all[0].verdict.as_str()),
+                (1, false, "no_longer_matches")
+            );
+
+            // The source withdraws the statement (a corrected record): cleared for Kent too.
+            let t3 = t2 + Duration::hours(1);
+            for r in &mut recs {
+                r.affected.clear();
+                r.modified = Some(t3);
+            }
+            s.upsert_records(&recs, &mut known, t3)
+                .await
+                .expect("ingest");
+            assert!(active(s, a.id).await.is_empty(), "{name}");
+
+            // Another member's item cannot be changed through this member.
+            let err = s
+                .update_item(a.id, b_item.ids[0], &log4j("1.0", false), None, t3)
+                .await;
+            assert!(matches!(err, Err(StoreError::NotFound(_))), "{name}");
+            let err = s.delete_item(a.id, b_item.ids[0]).await;
+            assert!(matches!(err, Err(StoreError::NotFound(_))), "{name}");
+        }
+    }
+
+    #[tokio::test]
+    async fn vex_clears_and_statuses_keep_their_history() {
+        for db in all_backends().await {
+            let s = &db.store;
+            let name = db.backend().name();
+            let a = s
+                .create_org(&draft("Dover District Council", "district_borough"), t0())
+                .await
+                .expect("org");
+            let lead = user(s, "lead@dover.gov.uk", Role::MemberLead, Some(a.id)).await;
+            let vex: Vec<SourceRecord> = records(OASIS_VEX)
+                .into_iter()
+                .filter(|r| r.vuln_id == "CVE-2021-44228")
+                .collect();
+            let vendor = vex[0]
+                .affected
+                .iter()
+                .find_map(|x| match x {
+                    openwarp_advisory::Affected::Csaf(p) => p.vendor.clone(),
+                    _ => None,
+                })
+                .expect("vendor");
+            let abc = |v: &str| {
+                ItemFields {
+                    vendor: Some(vendor.clone()),
+                    product: Some("ABC".into()),
+                    version: Some(v.into()),
+                    internet_facing: true,
+                    ..ItemFields::default()
+                }
+                .validate()
+                .expect("valid")
+            };
+            let ids = s
+                .add_items(
+                    a.id,
+                    &[abc("2.4"), abc("4.2"), abc("2.4")],
+                    "csv",
+                    Some(lead.id),
+                    t0(),
+                )
+                .await
+                .expect("add");
+            assert_eq!((ids.ids.len(), ids.duplicates), (2, 1), "{name}");
+            s.upsert_records(&vex, &mut KnownRecords::default(), t0())
+                .await
+                .expect("ingest");
+            let xs = active(s, a.id).await;
+            assert_eq!(
+                xs.len(),
+                1,
+                "{name}: 2.4 is known_affected; 4.2 known_not_affected"
+            );
+            assert_eq!(xs[0].item_id, ids.ids[0]);
+
+            // Status with a note, recorded with who and when.
+            let t1 = t0() + Duration::hours(2);
+            s.set_exposure_status(
+                a.id,
+                xs[0].id,
+                ExposureStatus::ActionInProgress,
+                Some("Patching Tuesday"),
+                lead.id,
+                t1,
+            )
+            .await
+            .expect("status");
+            let (x, events) = s
+                .exposure(a.id, xs[0].id)
+                .await
+                .expect("get")
+                .expect("exists");
+            assert_eq!(x.status, ExposureStatus::ActionInProgress);
+            assert_eq!(x.status_at, Some(t1));
+            assert_eq!(x.status_by.as_deref(), Some("lead"));
+            assert_eq!(events[0].detail, "Action in progress: Patching Tuesday");
+            assert_eq!(events[0].by.as_deref(), Some("lead"));
+            let counts = s.exposure_counts(a.id).await.expect("counts");
+            assert_eq!(counts.iter().sum::<i64>(), 1);
+
+            // Another organisation cannot touch it.
+            let other = s
+                .create_org(&draft("Thanet District Council", "district_borough"), t0())
+                .await
+                .expect("org");
+            let err = s
+                .set_exposure_status(
+                    other.id,
+                    xs[0].id,
+                    ExposureStatus::Mitigated,
+                    None,
+                    lead.id,
+                    t1,
+                )
+                .await;
+            assert!(matches!(err, Err(StoreError::NotFound(_))), "{name}");
+            assert!(s.exposure(other.id, xs[0].id).await.expect("get").is_none());
+
+            // EPSS arrives: priorities are re-ranked where it matters.
+            let run = EpssRun {
+                model_version: Some("v2025.03.14".into()),
+                score_date: Some(t1),
+            };
+            let score = EpssScore {
+                cve_id: x.vuln_id.clone(),
+                score: 0.9,
+                percentile: 0.99,
+            };
+            s.upsert_epss(&[score], &run, t1).await.expect("epss");
+            let x2 = &active(s, a.id).await[0];
+            assert_eq!(x2.epss_percentile, Some(0.99));
+            assert_eq!(
+                (x.priority, x2.priority),
+                (Priority::P2, Priority::P1),
+                "{name}"
+            );
+            assert!(
+                x2.reason_sentence().contains("EPSS 99th percentile"),
+                "{}",
+                x2.reason_sentence()
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn members_sharing_a_supplier_are_found_by_name() {
+        for db in all_backends().await {
+            let s = &db.store;
+            let a = s
+                .create_org(
+                    &draft("Maidstone Borough Council", "district_borough"),
+                    t0(),
+                )
+                .await
+                .expect("org");
+            let b = s
+                .create_org(&draft("Swale Borough Council", "district_borough"), t0())
+                .await
+                .expect("org");
+            let c = s
+                .create_org(&draft("Ashford Borough Council", "district_borough"), t0())
+                .await
+                .expect("org");
+            let supplier = |n: &str| SupplierDraft {
+                name: n.into(),
+                kind: SupplierKind::SharedService,
+                services: Some("ICT shared service".into()),
+                contact: None,
+                notes: None,
+            };
+            s.add_supplier(a.id, &supplier("Mid Kent ICT Ltd"), t0())
+                .await
+                .expect("add");
+            s.add_supplier(b.id, &supplier("MID KENT ICT"), t0())
+                .await
+                .expect("add");
+            s.add_supplier(c.id, &supplier("Agilisys"), t0())
+                .await
+                .expect("add");
+            let dup = s
+                .add_supplier(a.id, &supplier("Mid Kent ICT Limited"), t0())
+                .await;
+            assert!(
+                matches!(dup, Err(StoreError::Conflict(_))),
+                "same supplier twice"
+            );
+            let users = s
+                .members_using_supplier("mid kent ict")
+                .await
+                .expect("find");
+            let names: Vec<&str> = users.iter().map(|u| u.org_name.as_str()).collect();
+            assert_eq!(
+                names,
+                vec!["Maidstone Borough Council", "Swale Borough Council"]
+            );
+            let list = s.list_suppliers(a.id).await.expect("list");
+            assert_eq!(list.len(), 1);
+            assert!(matches!(
+                s.delete_supplier(b.id, list[0].id).await,
+                Err(StoreError::NotFound(_))
+            ));
+            s.delete_supplier(a.id, list[0].id).await.expect("delete");
+            assert!(s.list_suppliers(a.id).await.expect("list").is_empty());
+        }
+    }
+}
