@@ -164,15 +164,13 @@ pub fn rank(s: &Signals, verdict: Verdict) -> Ranking {
     let ransomware = "it is used in ransomware campaigns".to_string();
     let facing = "the affected system is internet-facing".to_string();
     let critical_system = "the affected system is business-critical".to_string();
-    let exposure = || {
-        let mut v = Vec::new();
-        if s.internet_facing {
-            v.push(facing.clone());
+    let exposure = || match (s.internet_facing, s.business_critical) {
+        (true, true) => {
+            vec!["the affected system is internet-facing and business-critical".to_string()]
         }
-        if s.business_critical {
-            v.push(critical_system.clone());
-        }
-        v
+        (true, false) => vec![facing.clone()],
+        (false, true) => vec![critical_system.clone()],
+        (false, false) => Vec::new(),
     };
 
     let (priority, mut reasons) =

@@ -59,7 +59,9 @@
 //! 3%, so near-ties go to the name the corpus actually uses. Ties in the
 //! (rounded) score fall to more advisories, then vendor, product and part in
 //! ascending order. Queries naming only a vendor list that vendor's products
-//! by advisory count; queries with no usable word give nothing.
+//! by advisory count (scores up to 0.3); a candidate that meets none of the
+//! product words typed scores at most 0.1; queries with no usable word give
+//! nothing.
 //!
 //! Work is bounded whatever the input: at most [`MAX_INPUT_CHARS`] characters
 //! of each field, [`MAX_TOKENS`] tokens per field, [`MAX_TOKEN_LEN`]
@@ -735,49 +737,52 @@ struct Scored {
     advisories: u32,
 }
 
-fn score(p: &Prepared, c: &Candidate) -> Option<Scored> {
-    let vendor_value = name_value(c.vendor.trim())?;
-    let product_value = name_value(c.product.trim())?;
-    let part = c
-        .part
+/// The CPE part of a candidate, when it is one CPE allows.
+fn part_of(c: &Candidate) -> Option<char> {
+    c.part
         .map(|p| p.to_ascii_lowercase())
-        .filter(|p| matches!(p, 'a' | 'o' | 'h'));
-    let vt = name_tokens(&c.vendor);
-    let pt = name_tokens(&c.product);
+        .filter(|p| matches!(p, 'a' | 'o' | 'h'))
+}
 
-    // Leading version words the product name genuinely holds.
-    let mut consumed_mask = 0u32;
-    let mut consumed: Vec<usize> = Vec::new();
-    for word in &p.version {
-        let mut mask = consumed_mask;
-        let mut first = None;
-        let whole = !word.tokens.is_empty()
-            && word.tokens.iter().all(|t| {
-                let found = pt
-                    .iter()
-                    .enumerate()
-                    .position(|(j, c)| mask & bit(j) == 0 && c == t);
-                if let Some(j) = found {
-                    mask |= bit(j);
-                    first.get_or_insert(j);
-                }
-                found.is_some()
-            });
-        match first {
-            Some(j) if whole => {
-                consumed_mask = mask;
-                consumed.push(j);
+/// Claim a position in `tokens` for each of `wanted`, each position once and
+/// none in `taken`; the positions claimed, or `None` if one is missing.
+fn claim<S: AsRef<str>>(tokens: &[String], wanted: &[S], taken: u32) -> Option<u32> {
+    let mut mask = taken;
+    for w in wanted {
+        let j = tokens
+            .iter()
+            .enumerate()
+            .position(|(j, t)| mask & bit(j) == 0 && t == w.as_ref())?;
+        mask |= bit(j);
+    }
+    (mask != taken).then_some(mask & !taken)
+}
+
+/// The leading version words that the product name genuinely holds
+/// (`2019` for `windows_server_2019`): the positions they take, and the
+/// first position of each word.
+fn consume_version(version: &[VersionWord], pt: &[String]) -> (u32, Vec<u32>) {
+    let mut mask = 0u32;
+    let mut firsts = Vec::new();
+    for word in version {
+        match claim(pt, &word.tokens, mask) {
+            Some(got) => {
+                mask |= got;
+                firsts.push(got.trailing_zeros());
             }
-            _ => break,
+            None => break,
         }
     }
+    (mask, firsts)
+}
 
+/// Every way a query span meets the candidate's names.
+fn pairs_for(p: &Prepared, vt: &[String], pt: &[String], consumed: u32) -> Vec<Pair> {
     let mut names = Vec::new();
-    name_spans(&vt, Field::Vendor, 0, &mut names);
-    name_spans(&pt, Field::Product, consumed_mask, &mut names);
+    name_spans(vt, Field::Vendor, 0, &mut names);
+    name_spans(pt, Field::Product, consumed, &mut names);
     let vendor_compact = vt.concat();
-
-    let mut pairs: Vec<Pair> = Vec::new();
+    let mut pairs = Vec::new();
     for (si, span) in p.spans.iter().enumerate() {
         for name in &names {
             if span.vendor_side && name.field == Field::Product {
@@ -809,36 +814,40 @@ fn score(p: &Prepared, c: &Candidate) -> Option<Scored> {
                 });
             }
         }
-        if let Some(alias) = product_alias(&span.text).filter(|_| !span.vendor_side) {
-            let mut mask = consumed_mask;
-            let whole = alias.reads.iter().all(|r| {
-                let found = pt
-                    .iter()
-                    .enumerate()
-                    .position(|(j, t)| mask & bit(j) == 0 && t == r);
-                if let Some(j) = found {
-                    mask |= bit(j);
-                }
-                found.is_some()
+        let alias = product_alias(&span.text).filter(|_| !span.vendor_side);
+        if let Some((alias, mask)) = alias.and_then(|a| Some((a, claim(pt, a.reads, consumed)?))) {
+            pairs.push(Pair {
+                span: si,
+                field: Field::Product,
+                mask,
+                quality: alias.quality,
+                how: How::Alias,
+                reads: alias.reads.join(" "),
             });
-            if whole {
-                pairs.push(Pair {
-                    span: si,
-                    field: Field::Product,
-                    mask: mask & !consumed_mask,
-                    quality: alias.quality,
-                    how: How::Alias,
-                    reads: alias.reads.join(" "),
-                });
-            }
         }
     }
-    if pairs.is_empty() {
-        return None;
-    }
+    pairs
+}
 
-    let span_of = |pair: &Pair| p.spans.get(pair.span);
-    let key = |pair: &Pair| span_of(pair).map_or((0, 0), |s| (s.start, s.len));
+/// The pairs taken, best first: each query token once, each product token
+/// once. The vendor may be named more than once ("Microsoft" / "Microsoft
+/// Exchange").
+struct Taken<'a> {
+    pairs: Vec<&'a Pair>,
+    /// Per query token: its pair's quality and field, if taken.
+    tokens: Vec<Option<(f64, Field)>>,
+    vendor_cover: Vec<f64>,
+    product_cover: Vec<f64>,
+}
+
+fn take<'a>(
+    p: &Prepared,
+    pairs: &'a mut [Pair],
+    vt: &[String],
+    pt: &[String],
+    consumed: u32,
+) -> Taken<'a> {
+    let key = |pair: &Pair| p.spans.get(pair.span).map_or((0, 0), |s| (s.start, s.len));
     pairs.sort_by(|a, b| {
         let (ka, kb) = (key(a), key(b));
         b.quality
@@ -849,17 +858,14 @@ fn score(p: &Prepared, c: &Candidate) -> Option<Scored> {
             .then(ka.0.cmp(&kb.0))
             .then(a.mask.cmp(&b.mask))
     });
-
-    // Best pairs first; each query token once, each product token once. The
-    // vendor may be named more than once ("Microsoft" / "Microsoft Exchange").
-    let m = p.tokens.len();
-    let mut tok_quality = vec![0.0; m];
-    let mut tok_field: Vec<Option<Field>> = vec![None; m];
-    let mut vendor_cover = vec![0.0; vt.len()];
-    let mut product_cover = vec![0.0; pt.len()];
-    let (mut used_q, mut used_p) = (0u32, consumed_mask);
-    let mut taken: Vec<&Pair> = Vec::new();
-    for pair in &pairs {
+    let mut out = Taken {
+        pairs: Vec::new(),
+        tokens: vec![None; p.tokens.len()],
+        vendor_cover: vec![0.0; vt.len()],
+        product_cover: vec![0.0; pt.len()],
+    };
+    let (mut used_q, mut used_p) = (0u32, consumed);
+    for pair in pairs.iter() {
         let (start, len) = key(pair);
         let qmask = bits(start, len);
         if used_q & qmask != 0 || (pair.field == Field::Product && used_p & pair.mask != 0) {
@@ -867,10 +873,10 @@ fn score(p: &Prepared, c: &Candidate) -> Option<Scored> {
         }
         used_q |= qmask;
         let cover = match pair.field {
-            Field::Vendor => &mut vendor_cover,
+            Field::Vendor => &mut out.vendor_cover,
             Field::Product => {
                 used_p |= pair.mask;
-                &mut product_cover
+                &mut out.product_cover
             }
         };
         for (j, slot) in cover.iter_mut().enumerate() {
@@ -878,68 +884,157 @@ fn score(p: &Prepared, c: &Candidate) -> Option<Scored> {
                 *slot = pair.quality;
             }
         }
-        for i in start..start + len {
-            if let Some(q) = tok_quality.get_mut(i) {
-                *q = pair.quality;
-            }
-            if let Some(f) = tok_field.get_mut(i) {
-                *f = Some(pair.field);
-            }
+        for slot in out.tokens.iter_mut().skip(start).take(len) {
+            *slot = Some((pair.quality, pair.field));
         }
-        taken.push(pair);
+        out.pairs.push(pair);
     }
-    taken.sort_by_key(|pair| key(pair).0);
+    out.pairs.sort_by_key(|pair| key(pair).0);
+    out
+}
 
-    let product_pairs: Vec<&&Pair> = taken
+/// How a candidate fares, in numbers.
+struct Measures {
+    vendor: f64,
+    vendor_differs: bool,
+    /// Product words in the query, once vendor mentions are set aside.
+    words: usize,
+    /// Whether any product word met the product name.
+    product_found: bool,
+    /// Share of the product words explained.
+    typed: f64,
+    /// Weighted share of the product name typed.
+    named: f64,
+}
+
+/// The one line that says why.
+fn explain(
+    p: &Prepared,
+    m: &Measures,
+    taken: &Taken,
+    consumed: usize,
+    version_note: Option<String>,
+    advisories: u32,
+) -> String {
+    let vendor = if m.vendor_differs {
+        Some("vendor differs from the one given")
+    } else if m.vendor >= 0.9 {
+        Some("vendor matches")
+    } else if m.vendor > 0.0 {
+        Some("vendor partly matches")
+    } else {
+        None
+    };
+    let product = if m.words == 0 {
+        "no product named"
+    } else if !m.product_found {
+        "product not found"
+    } else if m.typed >= 0.9 && m.named >= 0.9 {
+        "product matches"
+    } else {
+        "product partly matches"
+    };
+    let mut why = match vendor {
+        Some("vendor matches") if product == "product matches" => {
+            "vendor and product match".to_string()
+        }
+        Some(v) => format!("{v}; {product}"),
+        None => product.to_string(),
+    };
+    let mut notes: Vec<String> = version_note.into_iter().collect();
+    for pair in &taken.pairs {
+        let typed = p.spans.get(pair.span).map_or("", |s| s.text.as_str());
+        let reads = &pair.reads;
+        match pair.how {
+            How::Exact => {}
+            How::Alias => notes.push(format!("'{typed}' read as {reads}")),
+            How::Prefix => notes.push(format!("'{typed}' taken as the start of '{reads}'")),
+            How::Typo => notes.push(format!("'{typed}' taken as a typo for '{reads}'")),
+        }
+    }
+    for word in p.version.iter().take(consumed) {
+        notes.push(format!("'{}' is part of the product name", word.raw));
+    }
+    notes.push(match advisories {
+        0 => "named in no advisories yet".to_string(),
+        1 => "named in 1 advisory".to_string(),
+        n => format!("named in {n} advisories"),
+    });
+    for note in notes {
+        why.push_str("; ");
+        why.push_str(&note);
+    }
+    why
+}
+
+fn score(p: &Prepared, c: &Candidate) -> Option<Scored> {
+    let vendor_value = name_value(c.vendor.trim())?;
+    let product_value = name_value(c.product.trim())?;
+    let part = part_of(c);
+    let vt = name_tokens(&c.vendor);
+    let pt = name_tokens(&c.product);
+
+    let (mut consumed_mask, mut consumed) = consume_version(&p.version, &pt);
+    let mut pairs = pairs_for(p, &vt, &pt, consumed_mask);
+    if pairs.is_empty() {
+        return None;
+    }
+    let mut taken = take(p, &mut pairs, &vt, &pt, consumed_mask);
+    let product_positions: Vec<u32> = taken
+        .pairs
         .iter()
         .filter(|pair| pair.field == Field::Product)
+        .map(|pair| pair.mask.trailing_zeros())
         .collect();
+    let product_found = !product_positions.is_empty();
     // Version words count as product words only beside a real product match.
-    if product_pairs.is_empty() {
+    if !product_found {
         consumed.clear();
         consumed_mask = 0;
     }
-    for (j, slot) in product_cover.iter_mut().enumerate() {
+    for (j, slot) in taken.product_cover.iter_mut().enumerate() {
         if consumed_mask & bit(j) != 0 {
             *slot = 1.0;
         }
     }
+    let field_quality = |range: std::ops::Range<usize>, field: Field| {
+        taken
+            .tokens
+            .get(range)
+            .unwrap_or_default()
+            .iter()
+            .flatten()
+            .filter(|(_, f)| *f == field)
+            .map(|(q, _)| *q)
+            .collect::<Vec<f64>>()
+    };
 
-    // Vendor.
+    // Vendor: as given, or as named in the product text.
     let vendor_given = p.n_vendor > 0;
-    let vendor_cov = coverage(&vt, &vendor_cover);
-    let vendor_score = if vendor_given {
-        let typed: f64 = (0..p.n_vendor)
-            .filter(|&i| tok_field.get(i) == Some(&Some(Field::Vendor)))
-            .filter_map(|i| tok_quality.get(i))
-            .sum();
+    let vendor_cov = coverage(&vt, &taken.vendor_cover);
+    let vendor = if vendor_given {
+        let typed: f64 = field_quality(0..p.n_vendor, Field::Vendor).iter().sum();
         0.5 * typed / p.n_vendor as f64 + 0.5 * vendor_cov
     } else {
         vendor_cov
     };
 
-    // Product.
-    let product_toks = p.n_vendor..m;
-    let mentions = product_toks
-        .clone()
-        .filter(|&i| tok_field.get(i) == Some(&Some(Field::Vendor)))
-        .count();
-    let explained: f64 = product_toks
-        .clone()
-        .filter(|&i| tok_field.get(i) == Some(&Some(Field::Product)))
-        .filter_map(|i| tok_quality.get(i))
+    // Product: what was typed explained, the name typed, in order.
+    let product_range = p.n_vendor..p.tokens.len();
+    let mentions = field_quality(product_range.clone(), Field::Vendor).len();
+    let explained: f64 = field_quality(product_range.clone(), Field::Product)
+        .iter()
         .sum();
-    let words = (m - p.n_vendor - mentions) + consumed.len();
+    let words = product_range.len() - mentions + consumed.len();
     let typed = if words > 0 {
         (explained + consumed.len() as f64) / words as f64
     } else {
         0.0
     };
-    let named = coverage(&pt, &product_cover);
-    let positions: Vec<u32> = product_pairs
-        .iter()
-        .map(|pair| pair.mask.trailing_zeros())
-        .chain(consumed.iter().map(|&j| bit(j).trailing_zeros()))
+    let named = coverage(&pt, &taken.product_cover);
+    let positions: Vec<u32> = product_positions
+        .into_iter()
+        .chain(consumed.iter().copied())
         .collect();
     let order = match positions.len() {
         0 => 0.0,
@@ -952,31 +1047,27 @@ fn score(p: &Prepared, c: &Candidate) -> Option<Scored> {
             rising as f64 / (n - 1) as f64
         }
     };
-    let product_score = if product_pairs.is_empty() {
-        0.0
-    } else {
-        0.55 * typed + 0.35 * named + 0.10 * order
-    };
+    let product = 0.55 * typed + 0.35 * named + 0.10 * order;
 
-    let vendor_differs = vendor_given && vendor_score < 0.5;
+    let vendor_differs = vendor_given && vendor < 0.5;
     let mut s = if words == 0 {
         // Only a vendor named: that vendor's products, by advisory count.
-        0.3 * vendor_score
-    } else if product_pairs.is_empty() {
-        // A product named but not this one.
-        0.1 * vendor_score
+        0.3 * vendor
+    } else if !product_found {
+        // A product named, but not this one.
+        0.1 * vendor
     } else if vendor_given {
-        let s = 0.35 * vendor_score + 0.65 * product_score;
+        let s = 0.35 * vendor + 0.65 * product;
         if vendor_differs { 0.5 * s } else { s }
     } else {
-        0.15 * vendor_score + 0.85 * product_score
+        0.15 * vendor + 0.85 * product
     };
     // A name pinned to another release ("windows_server_2016" for "Windows
     // Server 2019") is a different product, not a partial match.
     let other_release = !p.version.is_empty()
         && pt
             .iter()
-            .zip(&product_cover)
+            .zip(&taken.product_cover)
             .any(|(t, c)| *c == 0.0 && t.len() >= 2 && t.chars().all(|c| c.is_ascii_digit()));
     if other_release {
         s *= 0.85;
@@ -985,13 +1076,13 @@ fn score(p: &Prepared, c: &Candidate) -> Option<Scored> {
     s *= 1.0 - 0.04 * left_as_version.min(2) as f64;
     let popularity = ((f64::from(c.advisories) + 1.0).log10() / 4.0).min(1.0);
     s *= 0.97 + 0.03 * popularity;
-    let s = ((s.clamp(0.0, 1.0)) * 1e6).round() / 1e6;
+    let s = (s.clamp(0.0, 1.0) * 1e6).round() / 1e6;
     if s < MIN_SCORE {
         return None;
     }
 
-    // The version, and the CPE.
-    let typed_version = match &p.explicit_version {
+    // The version: as given, or what the product name did not take.
+    let version = match &p.explicit_version {
         Some(v) => Some(v.clone()),
         None => {
             let rest: Vec<&str> = p
@@ -1004,21 +1095,17 @@ fn score(p: &Prepared, c: &Candidate) -> Option<Scored> {
             (!rest.is_empty()).then(|| rest.join(" "))
         }
     };
-    let mut notes: Vec<String> = Vec::new();
-    let version_value = match &typed_version {
-        Some(v) => match version_value(v) {
-            Some(value) => {
-                notes.push(format!("version {v}"));
-                value
-            }
-            None => {
-                notes.push(format!(
+    let (version_value, version_note) = match version {
+        None => (AttrValue::Any, None),
+        Some(v) => match version_value(&v) {
+            Some(value) => (value, Some(format!("version {v}"))),
+            None => (
+                AttrValue::Any,
+                Some(format!(
                     "version '{v}' cannot be written in a CPE name, so it is left open"
-                ));
-                AttrValue::Any
-            }
+                )),
+            ),
         },
-        None => AttrValue::Any,
     };
     let any = || AttrValue::Any;
     let wfn = Wfn::new([
@@ -1036,54 +1123,22 @@ fn score(p: &Prepared, c: &Candidate) -> Option<Scored> {
     ])
     .ok()?;
 
-    // Why, in words.
-    let vendor_words = if vendor_differs {
-        Some("vendor differs from the one given")
-    } else if vendor_score >= 0.9 {
-        Some("vendor matches")
-    } else if vendor_score > 0.0 {
-        Some("vendor partly matches")
-    } else {
-        None
+    let measures = Measures {
+        vendor,
+        vendor_differs,
+        words,
+        product_found,
+        typed,
+        named,
     };
-    let product_words = if words == 0 {
-        "no product named"
-    } else if product_pairs.is_empty() {
-        "product not found"
-    } else if typed >= 0.9 && named >= 0.9 {
-        "product matches"
-    } else {
-        "product partly matches"
-    };
-    let mut why = match vendor_words {
-        Some("vendor matches") if product_words == "product matches" => {
-            "vendor and product match".to_string()
-        }
-        Some(v) => format!("{v}; {product_words}"),
-        None => product_words.to_string(),
-    };
-    for pair in &taken {
-        let typed = span_of(pair).map_or("", |s| s.text.as_str());
-        match pair.how {
-            How::Exact => {}
-            How::Alias => notes.push(format!("'{typed}' read as {}", pair.reads)),
-            How::Prefix => notes.push(format!("'{typed}' taken as the start of '{}'", pair.reads)),
-            How::Typo => notes.push(format!("'{typed}' taken as a typo for '{}'", pair.reads)),
-        }
-    }
-    for word in p.version.iter().take(consumed.len()) {
-        notes.push(format!("'{}' is part of the product name", word.raw));
-    }
-    notes.push(match c.advisories {
-        0 => "named in no advisories yet".to_string(),
-        1 => "named in 1 advisory".to_string(),
-        n => format!("named in {n} advisories"),
-    });
-    for note in notes {
-        why.push_str("; ");
-        why.push_str(&note);
-    }
-
+    let why = explain(
+        p,
+        &measures,
+        &taken,
+        consumed.len(),
+        version_note,
+        c.advisories,
+    );
     Some(Scored {
         suggestion: Suggestion {
             vendor: c.vendor.clone(),
@@ -1112,16 +1167,20 @@ pub fn suggest(query: &Query, candidates: &[Candidate], limit: usize) -> Vec<Sug
     if prepared.spans.is_empty() {
         return Vec::new();
     }
-    let mut unique: Vec<&Candidate> = candidates.iter().collect();
-    unique.sort_by(|a, b| {
-        (&a.vendor, &a.product, a.part)
-            .cmp(&(&b.vendor, &b.product, b.part))
-            .then(b.advisories.cmp(&a.advisories))
-    });
-    unique.dedup_by(|b, a| (&a.vendor, &a.product, a.part) == (&b.vendor, &b.product, b.part));
+    // One of each pair (by name, ignoring case, and part), the most named.
+    let key = |c: &Candidate| {
+        (
+            c.vendor.trim().to_lowercase(),
+            c.product.trim().to_lowercase(),
+            part_of(c),
+        )
+    };
+    let mut unique: Vec<(_, &Candidate)> = candidates.iter().map(|c| (key(c), c)).collect();
+    unique.sort_by(|(ka, a), (kb, b)| ka.cmp(kb).then(b.advisories.cmp(&a.advisories)));
+    unique.dedup_by(|(kb, _), (ka, _)| ka == kb);
     let mut scored: Vec<Scored> = unique
         .into_iter()
-        .filter_map(|c| score(&prepared, c))
+        .filter_map(|(_, c)| score(&prepared, c))
         .collect();
     scored.sort_by(|a, b| {
         let (x, y) = (&a.suggestion, &b.suggestion);
@@ -1414,6 +1473,10 @@ mod tests {
         let rank = |p: &str| ex.iter().position(|s| s.product == p);
         assert_eq!(rank("exchange_server"), Some(0));
         assert!(rank("exchange_online_protection") > Some(0));
+        // A name pinned to another release is well behind.
+        let ws = ask(None, "Windows Server 2019");
+        let score = |p: &str| ws.iter().find(|s| s.product == p).map_or(0.0, |s| s.score);
+        assert!(score("windows_server_2016") < 0.75 * score("windows_server_2019"));
         // The right vendor's neighbours rank above another vendor's.
         let ms = ask(Some("Microsoft"), "Exchange Server 2019");
         assert_eq!(
@@ -1658,6 +1721,12 @@ mod tests {
             ..list[5].clone()
         };
         list.push(dup);
+        list.push(Candidate {
+            part: Some('O'),
+            vendor: "Microsoft".into(),
+            product: "Windows_Server_2019".into(),
+            advisories: 1,
+        });
         list.extend(corpus());
         assert_eq!(suggest(&q, &list, 20), first);
         let keys: Vec<String> = first.iter().map(pair).collect();

@@ -576,6 +576,16 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<()> {
     let today = openwarp_store::now().date_naive();
     let summary = seed(&store, today).await.context("seeding the demo data")?;
     println!("{}", describe(&summary, &config.database_url));
+    store
+        .ensure_match_index()
+        .await
+        .context("indexing stored advisories for matching")?;
+    let items = seed_estates(&store)
+        .await
+        .context("seeding the demo inventories")?;
+    if items > 0 {
+        println!("Gave the demo councils {items} inventory items and their suppliers.");
+    }
     let advisories = ingest_advisories(&store)
         .await
         .context("loading the demo advisories")?;
@@ -635,6 +645,22 @@ pub async fn seed(store: &Store, today: NaiveDate) -> anyhow::Result<SeedSummary
     ensure_user(store, &operator, &mut summary).await?;
     audit_seed(store, &summary).await?;
     Ok(summary)
+}
+
+/// Give every demo organisation its estate and suppliers (skipping any that
+/// already have an inventory). Returns how many items were added.
+pub async fn seed_estates(store: &Store) -> anyhow::Result<usize> {
+    let mut added = 0;
+    for (index, org) in ORGS.iter().enumerate() {
+        if let Some(found) = store
+            .find_org_by_name(org.name)
+            .await
+            .with_context(|| format!("looking up {}", org.name))?
+        {
+            added += crate::demo_estate::seed(store, found.id, org.name, index).await?;
+        }
+    }
+    Ok(added)
 }
 
 /// One argon2 hash for every demo account: hashing is slow by design, and
@@ -959,6 +985,60 @@ mod tests {
         assert_eq!(config.warp.name, "SEGWARP");
         assert_eq!(config.warp.region, "South East England");
         assert!(config.validate().is_ok());
+    }
+
+    #[tokio::test]
+    async fn demo_members_see_prioritised_exposures_with_reasons() {
+        let db = openwarp_store::testing::sqlite().await;
+        let store = &db.store;
+        seed(store, today()).await.expect("seed");
+        let items = seed_estates(store).await.expect("estates");
+        assert!(items > 26 * 8, "{items}");
+        assert_eq!(seed_estates(store).await.expect("again"), 0, "idempotent");
+        ingest_advisories(store).await.expect("advisories");
+        let kent = store
+            .find_org_by_name("Kent County Council")
+            .await
+            .expect("lookup")
+            .expect("kent");
+        let xs = store
+            .list_exposures(kent.id, &openwarp_store::ExposureFilter::default())
+            .await
+            .expect("exposures");
+        assert!(xs.len() >= 5, "{}", xs.len());
+        // Most urgent first, each with its reason and line.
+        assert!(xs.windows(2).all(|w| w[0].priority <= w[1].priority));
+        assert_eq!(xs[0].priority, openwarp_matching::priority::Priority::P1);
+        assert!(
+            xs[0]
+                .reason_sentence()
+                .starts_with("P1 because it is being exploited")
+        );
+        // Windows Server 2019 build 5458 is before both fixes.
+        for cve in ["CVE-2024-30051", "CVE-2024-38063"] {
+            let x = xs
+                .iter()
+                .find(|x| x.vuln_id == cve && x.item_name == "File and print servers")
+                .unwrap_or_else(|| panic!("{cve} on the file servers"));
+            assert!(
+                x.line.contains("affects your File and print servers"),
+                "{}",
+                x.line
+            );
+        }
+        // The patched firewall and build server are not exposed.
+        assert!(!xs.iter().any(|x| x.item_name.ends_with("(patched)")));
+        // Every member with an inventory sees something, operators see who.
+        let who = store
+            .advisory_exposure("CVE-2024-38063")
+            .await
+            .expect("who");
+        assert_eq!(who.len(), 26);
+        let shared = store
+            .members_using_supplier("Mid Kent ICT")
+            .await
+            .expect("supplier");
+        assert_eq!(shared.len(), 3);
     }
 
     #[tokio::test]

@@ -10,6 +10,7 @@ mod bench;
 mod cli;
 mod config;
 mod demo;
+mod demo_estate;
 mod failure;
 mod ingest;
 mod logging;
