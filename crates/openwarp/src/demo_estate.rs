@@ -246,7 +246,7 @@ fn estate(index: usize) -> Vec<ItemFields> {
     let picked = CATALOGUE
         .iter()
         .enumerate()
-        .filter(|(i, _)| (i + index) % 3 != 0 || (i * 7 + index) % 5 == 0)
+        .filter(|(i, _)| !(i + index).is_multiple_of(3) || (i * 7 + index).is_multiple_of(5))
         .map(|(_, p)| p);
     COMMON
         .iter()
