@@ -20,6 +20,7 @@
 use crate::cpe::{AttrValue, Wfn, is_match};
 use crate::model::{BoolOp, CpeMatch, NvdConfiguration, NvdNode};
 use crate::version::{Range, Version};
+use std::collections::HashMap;
 
 /// Why a configuration applies to an item.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +50,161 @@ pub fn describe(m: &CpeMatch) -> String {
         }
     }
     out
+}
+
+/// A CPE name with its plain vendor and product, read once, so most
+/// criteria can be ruled out by two string comparisons instead of a parse.
+struct Named<'a> {
+    wfn: &'a Wfn,
+    key: Option<(String, String)>,
+    version: Option<String>,
+    parsed: Option<Version>,
+}
+
+impl<'a> Named<'a> {
+    fn new(wfn: &'a Wfn) -> Named<'a> {
+        let version = wfn.version().unquoted();
+        Named {
+            wfn,
+            key: wfn.vendor_product_key(),
+            parsed: version.as_deref().and_then(Version::parse_known),
+            version,
+        }
+    }
+}
+
+/// The CPE names of a member's whole estate, read once and indexed by
+/// vendor and product, so platform criteria look only at the items that
+/// could match them.
+#[derive(Debug, Clone, Default)]
+pub struct Estate {
+    wfns: Vec<Wfn>,
+    by_key: HashMap<(String, String), Vec<usize>>,
+}
+
+impl Estate {
+    pub fn new(names: Vec<Wfn>) -> Estate {
+        let mut by_key: HashMap<(String, String), Vec<usize>> = HashMap::new();
+        for (i, w) in names.iter().enumerate() {
+            if let Some(k) = w.vendor_product_key() {
+                by_key.entry(k).or_default().push(i);
+            }
+        }
+        Estate {
+            wfns: names,
+            by_key,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.wfns.is_empty()
+    }
+
+    /// The names a criteria could match: those with its vendor and product
+    /// when both are plain, otherwise all.
+    fn candidates<'e>(&'e self, criteria: &str) -> Box<dyn Iterator<Item = &'e Wfn> + 'e> {
+        match plain_vendor_product(criteria) {
+            Some((v, p)) => Box::new(
+                self.by_key
+                    .get(&(v.to_lowercase(), p.to_lowercase()))
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|&i| self.wfns.get(i)),
+            ),
+            None => Box::new(self.wfns.iter()),
+        }
+    }
+}
+
+/// Vendor and product of a formatted-string criteria when both are plain
+/// (no quoting, no wildcards).
+fn plain_vendor_product(criteria: &str) -> Option<(&str, &str)> {
+    if criteria.contains('\\') {
+        return None;
+    }
+    let mut parts = criteria.split(':');
+    let (Some("cpe"), Some("2.3"), Some(_), Some(v), Some(p)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return None;
+    };
+    let plain = |s: &str| !s.is_empty() && !s.contains(['*', '?']);
+    (plain(v) && plain(p)).then_some((v, p))
+}
+
+fn range_of(m: &CpeMatch) -> Range<'_> {
+    Range {
+        start_including: m.version_start_including.as_deref(),
+        start_excluding: m.version_start_excluding.as_deref(),
+        end_including: m.version_end_including.as_deref(),
+        end_excluding: m.version_end_excluding.as_deref(),
+    }
+}
+
+fn is_ranged(m: &CpeMatch) -> bool {
+    [
+        &m.version_start_including,
+        &m.version_start_excluding,
+        &m.version_end_including,
+        &m.version_end_excluding,
+    ]
+    .iter()
+    .any(|b| b.as_deref().and_then(Version::parse_known).is_some())
+}
+
+/// Whether a criteria certainly does not match `name`, judged from the
+/// formatted string's plain components alone (no quoting, no wildcards):
+/// another vendor or product, or — with no range bounds — another exact
+/// version. Undecided cases answer `false` and get the full comparison.
+fn certainly_not(m: &CpeMatch, name: &Named) -> bool {
+    let Some((vendor, product)) = &name.key else {
+        return false;
+    };
+    if m.criteria.contains('\\') {
+        return false;
+    }
+    let mut parts = m.criteria.split(':');
+    let (Some("cpe"), Some("2.3"), Some(_), Some(v), Some(p), Some(ver)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return false;
+    };
+    let plain = |s: &str| !s.contains(['*', '?']);
+    if plain(v) && plain(p) && !(v.eq_ignore_ascii_case(vendor) && p.eq_ignore_ascii_case(product))
+    {
+        return true;
+    }
+    let unbounded = m.version_start_including.is_none()
+        && m.version_start_excluding.is_none()
+        && m.version_end_including.is_none()
+        && m.version_end_excluding.is_none();
+    match &name.version {
+        Some(have) if unbounded && plain(ver) && ver != "-" => !ver.eq_ignore_ascii_case(have),
+        _ => false,
+    }
+}
+
+fn matches_named(m: &CpeMatch, name: &Named) -> bool {
+    if certainly_not(m, name) {
+        return false;
+    }
+    // Bounds first: comparing versions is cheaper than parsing the criteria.
+    if is_ranged(m) {
+        match &name.parsed {
+            Some(v) if range_of(m).contains(v) => {}
+            _ => return false,
+        }
+    }
+    cpe_match_matches(m, name.wfn)
 }
 
 /// Whether one `cpeMatch` matches one CPE name.
@@ -96,8 +252,8 @@ pub fn cpe_match_matches(m: &CpeMatch, name: &Wfn) -> bool {
 /// that made it true (empty when negated or satisfied by platforms only).
 fn eval_node<'n>(
     node: &'n NvdNode,
-    item: &Wfn,
-    estate: &[Wfn],
+    item: &Named,
+    estate: &Estate,
 ) -> (bool, Vec<&'n CpeMatch>, Vec<String>) {
     let mut hits_item = Vec::new();
     let mut platforms = Vec::new();
@@ -105,10 +261,13 @@ fn eval_node<'n>(
         .cpe_match
         .iter()
         .map(|m| {
-            if m.vulnerable && cpe_match_matches(m, item) {
+            if m.vulnerable && matches_named(m, item) {
                 hits_item.push(m);
                 true
-            } else if estate.iter().any(|n| cpe_match_matches(m, n)) {
+            } else if estate
+                .candidates(&m.criteria)
+                .any(|n| matches_named(m, &Named::new(n)))
+            {
                 if !m.vulnerable {
                     platforms.push(describe(m));
                 }
@@ -131,11 +290,35 @@ fn eval_node<'n>(
 
 /// Whether `config` applies to `item`, given everything else in the estate
 /// (`estate` may include `item`). `None` when it does not.
-pub fn applies(config: &NvdConfiguration, item: &Wfn, estate: &[Wfn]) -> Option<NvdEvidence> {
+pub fn applies(config: &NvdConfiguration, item: &Wfn, estate: &Estate) -> Option<NvdEvidence> {
+    let item = Named::new(item);
+    // Without AND or negation anywhere, one vulnerable match of the item
+    // satisfies the configuration and the rest of the estate cannot matter.
+    let simple = config.operator != Some(BoolOp::And)
+        && !config.negate
+        && config
+            .nodes
+            .iter()
+            .all(|n| n.operator == BoolOp::Or && !n.negate);
+    // Either way the item must itself be named by a vulnerable criteria; most
+    // candidate pairs fail here, before the estate is looked at.
+    let hit = config
+        .nodes
+        .iter()
+        .flat_map(|n| &n.cpe_match)
+        .find(|m| m.vulnerable && matches_named(m, &item))?;
+    if simple {
+        return Some(NvdEvidence {
+            vulnerable: describe(hit),
+            platforms: Vec::new(),
+            fixed_in: hit.version_end_excluding.clone(),
+            last_affected: hit.version_end_including.clone(),
+        });
+    }
     let nodes: Vec<_> = config
         .nodes
         .iter()
-        .map(|n| eval_node(n, item, estate))
+        .map(|n| eval_node(n, &item, estate))
         .collect();
     let satisfied = match config.operator {
         Some(BoolOp::And) => !nodes.is_empty() && nodes.iter().all(|(ok, ..)| *ok),
@@ -197,6 +380,51 @@ mod tests {
     const ESP32: &str =
         include_str!("../tests/fixtures/nvd/nvd_api_esp32_firmware_on_hardware_bounds.json");
 
+    /// The string shortcuts never disagree with the full comparison.
+    #[test]
+    fn shortcuts_agree_with_full_matching() {
+        let criteria = [
+            "cpe:2.3:a:apache:log4j:2.14.1:*:*:*:*:*:*:*",
+            "cpe:2.3:a:apache:log4j:*:*:*:*:*:*:*:*",
+            "cpe:2.3:a:apache:log4j:2.0:beta9:*:*:*:*:*:*",
+            "cpe:2.3:a:apache:log4j:-:*:*:*:*:*:*:*",
+            "cpe:2.3:a:apache:log*:*:*:*:*:*:*:*:*",
+            "cpe:2.3:a:apache:http_server:2.4.58:*:*:*:*:*:*:*",
+            "cpe:2.3:a:apache:log4j:2.14.?:*:*:*:*:*:*:*",
+            "cpe:2.3:a:microsoft:.net_framework:4.8:*:*:*:*:*:*:*",
+            "cpe:2.3:a:Apache:Log4j:2.14.1:*:*:*:*:*:*:*",
+        ];
+        let names = [
+            "cpe:2.3:a:apache:log4j:2.14.1:*:*:*:*:*:*:*",
+            "cpe:2.3:a:apache:log4j:2.0:beta9:*:*:*:*:*:*",
+            "cpe:2.3:a:apache:log4j:*:*:*:*:*:*:*:*",
+            "cpe:2.3:a:apache:http_server:2.4.58:*:*:*:*:*:*:*",
+            "cpe:2.3:a:microsoft:.net_framework:4.8:*:*:*:*:*:*:*",
+            "cpe:2.3:o:apache:log4j:2.14.1:*:*:*:*:*:*:*",
+        ];
+        for c in criteria {
+            for bounded in [false, true] {
+                let m = crate::model::CpeMatch {
+                    vulnerable: true,
+                    criteria: c.into(),
+                    match_criteria_id: None,
+                    version_start_including: bounded.then(|| "2.0".to_string()),
+                    version_start_excluding: None,
+                    version_end_including: None,
+                    version_end_excluding: bounded.then(|| "2.15.0".to_string()),
+                };
+                for n in names {
+                    let w = cpe(n);
+                    assert_eq!(
+                        matches_named(&m, &Named::new(&w)),
+                        cpe_match_matches(&m, &w),
+                        "{c} (bounded: {bounded}) vs {n}"
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn firmware_on_hardware_needs_both_and_respects_bounds() {
         let r = record(ESP32);
@@ -204,21 +432,33 @@ mod tests {
         let idf = cpe("cpe:2.3:a:espressif:esp-idf:4.1:*:*:*:*:*:*:*");
         let board = cpe("cpe:2.3:h:espressif:esp32:-:*:*:*:*:*:*:*");
         // Both present: applies to the software, with the board as platform.
-        let ev = applies(config, &idf, &[idf.clone(), board.clone()]).expect("applies");
+        let ev =
+            applies(config, &idf, &Estate::new(vec![idf.clone(), board.clone()])).expect("applies");
         assert_eq!(
             ev.vulnerable,
             "cpe:2.3:a:espressif:esp-idf:*:*:*:*:*:*:*:* from 4.0.0 up to 4.2"
         );
         assert_eq!(ev.platforms, ["cpe:2.3:h:espressif:esp32:-:*:*:*:*:*:*:*"]);
         // AND half-satisfied: the software without the board.
-        assert_eq!(applies(config, &idf, std::slice::from_ref(&idf)), None);
+        assert_eq!(applies(config, &idf, &Estate::new(vec![idf.clone()])), None);
         // Never "applies" to the platform itself, which is not vulnerable.
-        assert_eq!(applies(config, &board, &[idf.clone(), board.clone()]), None);
+        assert_eq!(
+            applies(
+                config,
+                &board,
+                &Estate::new(vec![idf.clone(), board.clone()])
+            ),
+            None
+        );
         // Versions outside the bounds.
         for v in ["3.3.4", "4.2.1", "5.0"] {
             let other = cpe(&format!("cpe:2.3:a:espressif:esp-idf:{v}:*:*:*:*:*:*:*"));
             assert_eq!(
-                applies(config, &other, &[other.clone(), board.clone()]),
+                applies(
+                    config,
+                    &other,
+                    &Estate::new(vec![other.clone(), board.clone()])
+                ),
                 None,
                 "{v}"
             );
@@ -227,13 +467,21 @@ mod tests {
         for v in ["4.0.0", "4.2", "4.2.0"] {
             let edge = cpe(&format!("cpe:2.3:a:espressif:esp-idf:{v}:*:*:*:*:*:*:*"));
             assert!(
-                applies(config, &edge, &[edge.clone(), board.clone()]).is_some(),
+                applies(
+                    config,
+                    &edge,
+                    &Estate::new(vec![edge.clone(), board.clone()])
+                )
+                .is_some(),
                 "{v}"
             );
         }
         // An unknown version cannot be placed in a range.
         let unknown = cpe("cpe:2.3:a:espressif:esp-idf:*:*:*:*:*:*:*:*");
-        assert_eq!(applies(config, &unknown, &[unknown.clone(), board]), None);
+        assert_eq!(
+            applies(config, &unknown, &Estate::new(vec![unknown.clone(), board])),
+            None
+        );
     }
 
     fn node(operator: BoolOp, negate: bool, matches: Vec<CpeMatch>) -> NvdNode {
@@ -278,8 +526,11 @@ mod tests {
         let agent = cpe("cpe:2.3:a:acme:agent:2.0:*:*:*:*:*:*:*");
         let linux = cpe("cpe:2.3:o:linux:linux_kernel:6.1:*:*:*:*:*:*:*");
         let hardened = cpe("cpe:2.3:o:acme:hardened_os:3:*:*:*:*:*:*:*");
-        assert!(applies(&config, &agent, &[agent.clone(), linux]).is_some());
-        assert_eq!(applies(&config, &agent, &[agent.clone(), hardened]), None);
+        assert!(applies(&config, &agent, &Estate::new(vec![agent.clone(), linux])).is_some());
+        assert_eq!(
+            applies(&config, &agent, &Estate::new(vec![agent.clone(), hardened])),
+            None
+        );
     }
 
     #[test]
@@ -304,8 +555,8 @@ mod tests {
         };
         let h1 = cpe("cpe:2.3:o:paloaltonetworks:pan-os:11.1.0:h1:*:*:*:*:*:*");
         let h3 = cpe("cpe:2.3:o:paloaltonetworks:pan-os:11.1.0:h3:*:*:*:*:*:*");
-        assert!(applies(&config, &h1, std::slice::from_ref(&h1)).is_some());
-        assert_eq!(applies(&config, &h3, std::slice::from_ref(&h3)), None);
+        assert!(applies(&config, &h1, &Estate::new(vec![h1.clone()])).is_some());
+        assert_eq!(applies(&config, &h3, &Estate::new(vec![h3.clone()])), None);
         // An AND node over two vulnerable names needs both.
         let both = NvdConfiguration {
             operator: None,
@@ -321,7 +572,10 @@ mod tests {
         };
         let client = cpe("cpe:2.3:a:x:client:1:*:*:*:*:*:*:*");
         let server = cpe("cpe:2.3:a:x:server:1:*:*:*:*:*:*:*");
-        assert_eq!(applies(&both, &client, std::slice::from_ref(&client)), None);
-        assert!(applies(&both, &client, &[client.clone(), server]).is_some());
+        assert_eq!(
+            applies(&both, &client, &Estate::new(vec![client.clone()])),
+            None
+        );
+        assert!(applies(&both, &client, &Estate::new(vec![client.clone(), server])).is_some());
     }
 }

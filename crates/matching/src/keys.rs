@@ -120,6 +120,24 @@ pub fn is_live(r: &SourceRecord) -> bool {
     matches!(r.state, RecordState::Published)
 }
 
+/// The records of one vulnerability as the matcher reads them: live records
+/// that make statements (or carry KEV facts), without prose, references or
+/// scores. What the store keeps for matching.
+pub fn statements_only(records: &[SourceRecord]) -> Vec<SourceRecord> {
+    records
+        .iter()
+        .filter(|r| is_live(r) && (!r.affected.is_empty() || r.kev.is_some()))
+        .map(|r| SourceRecord {
+            description: None,
+            title: None,
+            references: Vec::new(),
+            cvss: Vec::new(),
+            cwes: Vec::new(),
+            ..r.clone()
+        })
+        .collect()
+}
+
 /// Every key of every live record of an advisory.
 pub fn advisory_keys(records: &[SourceRecord]) -> BTreeSet<String> {
     records

@@ -22,7 +22,7 @@
 use crate::inventory::InventoryItem;
 use crate::keys::{cpe_key, is_live, name_key, norm};
 use crate::purl::{Purl, collection_package_key, osv_package_key};
-use openwarp_advisory::applicability::{applies, describe};
+use openwarp_advisory::applicability::{Estate, applies, describe};
 use openwarp_advisory::cpe::{AttrValue, Wfn, is_match};
 use openwarp_advisory::model::{
     Affected, CpeMatch, CsafProductStatus, CsafStatus, Cve5Affected, Cve5Version, NvdConfiguration,
@@ -167,7 +167,7 @@ fn ev(r: &SourceRecord, statement: String, why: String) -> Evidence {
 /// Everything the advisory's records say about `item`; `estate` is the CPE
 /// names of the member's whole inventory (for platform criteria). `None`
 /// when no statement bears on the item, or only VEX clearances do.
-pub fn assess(records: &[SourceRecord], item: &PreparedItem, estate: &[Wfn]) -> Option<Finding> {
+pub fn assess(records: &[SourceRecord], item: &PreparedItem, estate: &Estate) -> Option<Finding> {
     let mut c = Collector {
         affected: Vec::new(),
         unknown: Vec::new(),
@@ -243,7 +243,7 @@ fn nvd(
     r: &SourceRecord,
     config: &NvdConfiguration,
     item: &PreparedItem,
-    estate: &[Wfn],
+    estate: &Estate,
 ) {
     let Some(wfn) = &item.wfn else { return };
     if item.version.is_some() {
@@ -706,7 +706,7 @@ mod tests {
     fn run(records: &[SourceRecord], estate: &[InventoryItem], which: usize) -> Option<Finding> {
         let prepared: Vec<PreparedItem> = estate.iter().map(PreparedItem::new).collect();
         let names: Vec<Wfn> = prepared.iter().filter_map(|p| p.wfn().cloned()).collect();
-        assess(records, &prepared[which], &names)
+        assess(records, &prepared[which], &Estate::new(names))
     }
 
     const ESP32: &[u8] = include_bytes!(

@@ -126,7 +126,7 @@ pub fn read_csv(bytes: &[u8]) -> Result<Vec<ItemFields>, TableError> {
         Some(Ok(header)) => header,
         Some(Err(e)) => {
             return Err(TableError::Rows(vec![RowProblem {
-                line: error_line(&e),
+                line: error_line(text, &e),
                 field: "header".into(),
                 message: e.to_string(),
             }]));
@@ -143,7 +143,7 @@ pub fn read_csv(bytes: &[u8]) -> Result<Vec<ItemFields>, TableError> {
             Err(e) => {
                 if problems.len() < MAX_PROBLEMS {
                     problems.push(RowProblem {
-                        line: error_line(&e),
+                        line: error_line(text, &e),
                         field: "row".into(),
                         message: e.to_string(),
                     });
@@ -158,9 +158,7 @@ pub fn read_csv(bytes: &[u8]) -> Result<Vec<ItemFields>, TableError> {
         if rows > MAX_ROWS {
             return Err(TableError::TooManyRows { limit: MAX_ROWS });
         }
-        let line = record
-            .position()
-            .map_or(0, |p| usize::try_from(p.line()).unwrap_or(usize::MAX));
+        let line = record.position().map_or(0, |p| line_at(text, p));
         match read_row(&columns, &record) {
             Ok(item) => items.push(item),
             Err(found) => {
@@ -183,9 +181,22 @@ pub fn read_csv(bytes: &[u8]) -> Result<Vec<ItemFields>, TableError> {
     }
 }
 
-fn error_line(e: &csv::Error) -> usize {
-    e.position()
-        .map_or(0, |p| usize::try_from(p.line()).unwrap_or(usize::MAX))
+fn error_line(text: &str, e: &csv::Error) -> usize {
+    e.position().map_or(0, |p| line_at(text, p))
+}
+
+/// The 1-based line a position falls on, counted from its byte offset: the
+/// csv crate's own line count drifts on CRLF files (Excel's and ours).
+fn line_at(text: &str, p: &csv::Position) -> usize {
+    let mut at = usize::try_from(p.byte())
+        .unwrap_or(usize::MAX)
+        .min(text.len());
+    // With CRLF the reader may place a record at the `\n` ending the previous one.
+    while matches!(text.as_bytes().get(at), Some(b'\r' | b'\n')) {
+        at += 1;
+    }
+    let before = text.as_bytes().get(..at).unwrap_or_default();
+    1 + before.iter().filter(|&&b| b == b'\n').count()
 }
 
 /// Which of [`COLUMNS`] each cell of a row holds; `None` for a column with
@@ -447,6 +458,15 @@ mod tests {
             let items = read_csv(csv.as_bytes()).expect(cell);
             assert_eq!(items[0].internet_facing, want, "{cell:?}");
         }
+    }
+
+    #[test]
+    fn crlf_files_report_the_right_lines() {
+        let e = read_csv(b"name,product,purl\r\nA,x,\r\nB,y,maven/bad\r\n").expect_err("bad purl");
+        let TableError::Rows(found) = e else {
+            panic!("row problems expected");
+        };
+        assert_eq!((found[0].line, found[0].field.as_str()), (3, "purl"));
     }
 
     #[test]

@@ -23,6 +23,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply any pending database migrations, then exit.
     Migrate(ConfigArgs),
+    /// Match every member inventory against the whole stored corpus again
+    /// (matching is incremental in normal running; use after an upgrade).
+    Rematch(ConfigArgs),
     /// Try openwarp locally: a seeded SQLite database with demo accounts.
     Demo(DemoArgs),
     /// Manage named users from the command line (e.g. the first operator).
@@ -37,6 +40,29 @@ pub enum Command {
     /// Measure parsing speed over advisory files against plain
     /// `serde_json::Value` parsing of the same bytes (nothing is stored).
     BenchParse(BenchParseArgs),
+    /// Measure matching over the advisory corpus for generated, reproducible
+    /// member inventories: full re-match, one changed advisory, one changed
+    /// item (nothing is stored).
+    BenchMatch(BenchMatchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchMatchArgs {
+    /// Advisory files or folders to read (e.g. ../shared/data/nvd ../shared/data/cve5 ../shared/data/osv).
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Member organisations to generate.
+    #[arg(long, default_value_t = 400, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub orgs: u32,
+    /// Inventory items per organisation.
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub items: u32,
+    /// Seed for the generated inventories and samples.
+    #[arg(long, default_value_t = 2026)]
+    pub seed: u64,
+    /// Changed advisories and changed items to time.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub samples: u32,
 }
 
 #[derive(Debug, Args)]

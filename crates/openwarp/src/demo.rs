@@ -576,10 +576,6 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<()> {
     let today = openwarp_store::now().date_naive();
     let summary = seed(&store, today).await.context("seeding the demo data")?;
     println!("{}", describe(&summary, &config.database_url));
-    store
-        .ensure_match_index()
-        .await
-        .context("indexing stored advisories for matching")?;
     let items = seed_estates(&store)
         .await
         .context("seeding the demo inventories")?;

@@ -7,6 +7,7 @@
 
 mod admin;
 mod bench;
+mod bench_match;
 mod cli;
 mod config;
 mod demo;
@@ -49,6 +50,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             serve::serve(&config, args.listen.as_deref()).await
         }
         Command::Migrate(args) => serve::migrate(&configure(&args)?).await,
+        Command::Rematch(args) => serve::rematch(&configure(&args)?).await,
         Command::Demo(args) => {
             logging::init(LogFormat::Text);
             demo::run(&args).await
@@ -64,6 +66,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Ingest(args) => ingest::run(&configure(&args.config)?, &args).await,
         Command::BenchParse(args) => bench::parse(&args),
+        Command::BenchMatch(args) => bench_match::run(&args),
     }
 }
 

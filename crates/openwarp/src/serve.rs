@@ -25,7 +25,39 @@ pub async fn open_store(url: &str) -> anyhow::Result<Store> {
         .migrate()
         .await
         .with_context(|| format!("applying migrations to {shown}"))?;
+    // Advisories stored before the match index existed are filed now, once.
+    let indexed = store
+        .ensure_match_index()
+        .await
+        .with_context(|| format!("indexing stored advisories for matching in {shown}"))?;
+    if indexed > 0 {
+        tracing::info!(
+            advisories = indexed,
+            "filed stored advisories in the match index"
+        );
+    }
     Ok(store)
+}
+
+/// `openwarp rematch`: match every inventory against the whole corpus again
+/// (after upgrading openwarp's matcher, say). Normal running never needs it.
+pub async fn rematch(config: &Config) -> anyhow::Result<()> {
+    let store = open_store(&config.database_url).await?;
+    let started = std::time::Instant::now();
+    let counts = store
+        .rematch_all(openwarp_store::now())
+        .await
+        .context("re-matching inventories")?;
+    println!(
+        "re-matched in {:.1} s: {} pairs assessed, {} new exposures, {} changed, {} cleared",
+        started.elapsed().as_secs_f64(),
+        counts.assessed,
+        counts.new,
+        counts.changed,
+        counts.cleared
+    );
+    store.close().await;
+    Ok(())
 }
 
 /// `openwarp migrate`: apply migrations and say so.

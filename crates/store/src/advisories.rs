@@ -319,7 +319,9 @@ impl Store {
                      ON CONFLICT (vuln_id) DO UPDATE SET body = excluded.body",
                 )
                 .bind(vuln_id)
-                .bind(encode_json(&crate::exposures::match_records(&records))?)
+                .bind(encode_json(&openwarp_matching::keys::statements_only(
+                    &records,
+                ))?)
                 .execute(&mut *tx)
                 .await?;
                 key_rows.extend(

@@ -18,12 +18,13 @@ use crate::advisories::{decode_json, encode_json};
 use crate::inventory::{ItemRow, StoredItem, item_columns};
 use crate::{Result, Store, StoreError, corrupt, on_pool};
 use chrono::{DateTime, NaiveDate, Utc};
+use openwarp_advisory::applicability::Estate;
 use openwarp_advisory::cpe::Wfn;
 use openwarp_advisory::model::{Affected, KevEntry, Severity, SourceRecord};
 use openwarp_core::{OrgId, UserId};
 use openwarp_matching::explain::{Facts, line};
 use openwarp_matching::inventory::InventoryItem;
-use openwarp_matching::keys::{cpe_key_of, is_live};
+use openwarp_matching::keys::{cpe_key_of, statements_only};
 use openwarp_matching::matcher::{Finding, PreparedItem, Verdict, assess};
 use openwarp_matching::priority::{Priority, Ranking, Signals, rank};
 use openwarp_matching::status::ExposureStatus;
@@ -218,23 +219,6 @@ struct Existing {
     priority: i64,
     digest: String,
     first_seen: DateTime<Utc>,
-}
-
-/// The statements of one vulnerability as the matcher reads them: live
-/// records without prose, references or scores.
-pub(crate) fn match_records(records: &[SourceRecord]) -> Vec<SourceRecord> {
-    records
-        .iter()
-        .filter(|r| is_live(r) && (!r.affected.is_empty() || r.kev.is_some()))
-        .map(|r| SourceRecord {
-            description: None,
-            title: None,
-            references: Vec::new(),
-            cvss: Vec::new(),
-            cwes: Vec::new(),
-            ..r.clone()
-        })
-        .collect()
 }
 
 fn digest(f: &Finding, ranking: &Ranking, line: &str) -> String {
@@ -443,7 +427,7 @@ impl Store {
         &self,
         facts: &HashMap<String, AdvisoryFacts>,
         orgs: &BTreeSet<i64>,
-    ) -> Result<HashMap<i64, Vec<Wfn>>> {
+    ) -> Result<HashMap<i64, Estate>> {
         let platform_keys: BTreeSet<String> = facts
             .values()
             .flat_map(|f| &f.records)
@@ -485,13 +469,16 @@ impl Store {
         }
         let ids: Vec<i64> = ids.into_iter().collect();
         let items = self.load_items(&ids).await?;
-        let mut out: HashMap<i64, Vec<Wfn>> = HashMap::new();
+        let mut names: HashMap<i64, Vec<Wfn>> = HashMap::new();
         for s in items.values() {
             if let Some(w) = PreparedItem::new(&s.item).wfn() {
-                out.entry(s.item.org_id).or_default().push(w.clone());
+                names.entry(s.item.org_id).or_default().push(w.clone());
             }
         }
-        Ok(out)
+        Ok(names
+            .into_iter()
+            .map(|(org, n)| (org, Estate::new(n)))
+            .collect())
     }
 
     /// Assess `pairs`, and bring the stored `existing` exposures (the rows in
@@ -521,7 +508,7 @@ impl Store {
         let items = self.load_items(&item_ids).await?;
         let orgs: BTreeSet<i64> = items.values().map(|s| s.item.org_id).collect();
         let estates = self.estates(&facts, &orgs).await?;
-        let no_estate: Vec<Wfn> = Vec::new();
+        let no_estate = Estate::default();
 
         // Assess every candidate pair.
         let mut results: HashMap<(i64, String), (Finding, Ranking, String)> = HashMap::new();
@@ -887,7 +874,7 @@ impl Store {
                         .iter()
                         .map(|(b,)| decode_json::<SourceRecord>(b))
                         .collect::<Result<Vec<_>>>()?;
-                    let body = encode_json(&match_records(&records))?;
+                    let body = encode_json(&statements_only(&records))?;
                     sqlx::query(
                         "INSERT INTO advisory_statements (vuln_id, body) VALUES ($1, $2) \
                          ON CONFLICT (vuln_id) DO UPDATE SET body = excluded.body",

@@ -2,6 +2,10 @@
 //! checks access with [`openwarp_core::access`], does the work through the
 //! store and writes the audit log, so neither front end can forget a step.
 
+pub mod exposures;
+pub mod inventory;
+pub mod suppliers;
+
 use crate::AppState;
 use crate::audit::record;
 use crate::error::AppError;
@@ -15,6 +19,28 @@ pub fn require_visible(actor: &openwarp_core::Actor, org: OrgId) -> Result<(), A
     actor
         .can_view_org(org)
         .map_err(|_| AppError::NotFound("organisation"))
+}
+
+/// Changing a member's own records (inventory, suppliers, exposure
+/// statuses): other members get 404 as everywhere, operators 403 (they may
+/// look, not touch).
+pub fn require_record_editor(actor: &openwarp_core::Actor, org: OrgId) -> Result<(), AppError> {
+    require_visible(actor, org)?;
+    Ok(actor.can_edit_member_records(org)?)
+}
+
+/// The organisation, or 404 when it does not exist or `actor` may not see it.
+pub async fn visible_org(
+    state: &AppState,
+    actor: &openwarp_core::Actor,
+    org: OrgId,
+) -> Result<Organisation, AppError> {
+    require_visible(actor, org)?;
+    state
+        .store
+        .get_org(org)
+        .await?
+        .ok_or(AppError::NotFound("organisation"))
 }
 
 /// A link that was just issued (invitation or password reset); the secret is in `url`.

@@ -3,8 +3,10 @@
 //! hashing off the async threads.
 
 use crate::AppState;
+use crate::actions::inventory::{MAX_UPLOAD_BYTES, MAX_UPLOAD_MB};
 use crate::error::{ApiError, AppError};
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::extract::multipart::MultipartError;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Multipart, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -227,6 +229,117 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for SessionForm<T> {
         }
         let form = decode_fields(&fields).map_err(IntoResponse::into_response)?;
         Ok(SessionForm { session, form })
+    }
+}
+
+/// A file uploaded by a signed-in user (a `multipart/form-data` form with a
+/// `csrf` field before a `file` field), checked against the session's CSRF
+/// token. A file that cannot be used (none chosen, too large) is returned as
+/// an error in `file`, so the page can show the form again with the reason;
+/// a wrong or missing CSRF token rejects the request outright.
+pub struct SessionUpload {
+    pub session: Session,
+    pub file: Result<Upload, AppError>,
+}
+
+/// An uploaded file, read into memory (at most [`MAX_UPLOAD_BYTES`]).
+pub struct Upload {
+    /// The file name the browser gave, if any.
+    pub name: Option<String>,
+    pub bytes: Vec<u8>,
+}
+
+fn upload_error(e: MultipartError) -> AppError {
+    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        AppError::FileTooLarge(MAX_UPLOAD_MB)
+    } else {
+        AppError::BadRequest(format!("the upload could not be read: {}", e.body_text()))
+    }
+}
+
+impl FromRequest<AppState> for SessionUpload {
+    type Rejection = Response;
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let SignedIn(session) = SignedIn::from_request_parts(&mut parts, state).await?;
+        let is_multipart = parts
+            .headers
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("multipart/form-data"));
+        if !is_multipart {
+            return Err(AppError::UnsupportedMediaType(
+                "upload files with a form sent as multipart/form-data".into(),
+            )
+            .into_response());
+        }
+        let req = Request::from_parts(parts, body);
+        let mut multipart = Multipart::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let mut csrf: Option<String> = None;
+        let mut file: Option<Result<Upload, AppError>> = None;
+        loop {
+            let field = match multipart.next_field().await {
+                Ok(Some(f)) => f,
+                Ok(None) => break,
+                Err(e) => {
+                    file = Some(Err(upload_error(e)));
+                    break;
+                }
+            };
+            match field.name().unwrap_or_default() {
+                "csrf" if csrf.is_none() => {
+                    csrf = Some(
+                        field
+                            .text()
+                            .await
+                            .map_err(|e| upload_error(e).into_response())?,
+                    );
+                }
+                "file" if file.is_none() => {
+                    let name = field
+                        .file_name()
+                        .map(str::to_string)
+                        .filter(|n| !n.is_empty());
+                    file = Some(match field.bytes().await {
+                        Ok(b) if b.len() > MAX_UPLOAD_BYTES => {
+                            Err(AppError::FileTooLarge(MAX_UPLOAD_MB))
+                        }
+                        Ok(b) if b.is_empty() && name.is_none() => {
+                            Err(AppError::field("file", "choose a file to upload"))
+                        }
+                        Ok(b) if b.is_empty() => Err(AppError::field("file", "the file is empty")),
+                        Ok(b) => Ok(Upload {
+                            name,
+                            bytes: b.to_vec(),
+                        }),
+                        Err(e) => Err(upload_error(e)),
+                    });
+                    if matches!(file, Some(Err(_))) {
+                        break;
+                    }
+                }
+                // Other fields (the submit button, say) are not ours to read.
+                _ => {}
+            }
+        }
+        match csrf {
+            Some(token) if constant_time_eq(&token, &session.csrf_token) => {}
+            // The body broke off before the token arrived: say why.
+            None => {
+                return Err(match file {
+                    Some(Err(e)) => e,
+                    _ => csrf_failed(),
+                }
+                .into_response());
+            }
+            Some(_) => return Err(csrf_failed().into_response()),
+        }
+        Ok(SessionUpload {
+            session,
+            file: file.unwrap_or_else(|| Err(AppError::field("file", "choose a file to upload"))),
+        })
     }
 }
 

@@ -21,12 +21,21 @@ pub enum AppError {
     Conflict(String),
     #[error("the request is too large")]
     PayloadTooLarge,
+    /// An uploaded file over the limit, in megabytes.
+    #[error("the file is larger than {0} MB; split it into smaller files and upload each")]
+    FileTooLarge(usize),
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("some fields are not valid: {0}")]
     Invalid(ValidationErrors),
     #[error("{0}")]
     Unprocessable(String),
+    /// A file whose rows have problems (CSV import): nothing was stored.
+    #[error("{message}")]
+    BadRows {
+        message: String,
+        rows: Vec<RowError>,
+    },
     #[error("{0}")]
     Gone(String),
     #[error("{0}")]
@@ -43,9 +52,11 @@ impl AppError {
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Conflict(_) => StatusCode::CONFLICT,
-            AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::PayloadTooLarge | AppError::FileTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            AppError::Invalid(_) | AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Invalid(_) | AppError::Unprocessable(_) | AppError::BadRows { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             AppError::Gone(_) => StatusCode::GONE,
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -63,6 +74,26 @@ impl AppError {
         if let AppError::Internal(detail) = self {
             tracing::error!(%detail, "internal error");
         }
+    }
+}
+
+/// One problem with one row of an uploaded file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowError {
+    /// 1-based line in the file (the header is line 1).
+    pub line: usize,
+    /// The column at fault.
+    pub column: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for RowError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "line {}, column {}: {}",
+            self.line, self.column, self.message
+        )
     }
 }
 
@@ -120,14 +151,18 @@ pub struct ApiErrorBody {
     pub status: u16,
     /// What went wrong, in plain English.
     pub message: String,
-    /// Per-field problems, for 422 responses.
+    /// Per-field problems (or per-row problems of an uploaded file), for 422 responses.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<ApiFieldError>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ApiFieldError {
+    /// The field (or, for a file's rows, the column) at fault.
     pub field: String,
+    /// For a file's rows: the 1-based line (the header is line 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
     pub message: String,
 }
 
@@ -151,10 +186,19 @@ impl IntoResponse for ApiError {
                 v.0.iter()
                     .map(|f| ApiFieldError {
                         field: f.field.to_string(),
+                        line: None,
                         message: f.message.clone(),
                     })
                     .collect()
             }
+            AppError::BadRows { rows, .. } => rows
+                .iter()
+                .map(|r| ApiFieldError {
+                    field: r.column.clone(),
+                    line: Some(r.line),
+                    message: r.message.clone(),
+                })
+                .collect(),
             _ => Vec::new(),
         };
         let body = ApiErrorBody {

@@ -24,6 +24,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
+pub use actions::inventory::{MAX_UPLOAD_BYTES, MAX_UPLOAD_MB};
 pub use auth::{MAX_BODY_BYTES, MAX_FAILURES_PER_ACCOUNT};
 pub use error::AppError;
 
@@ -79,7 +80,14 @@ pub fn router(store: Store, config: WebConfig) -> axum::Router {
         store,
         config: Arc::new(config),
     };
-    use pages::{account, advisories, dashboard, operator, orgs, session};
+    use pages::{
+        account, advisories, dashboard, exposure, inventory, operator, orgs, session, suppliers,
+    };
+    // Pages hold member data and one-time links: never cache them.
+    let no_store = SetResponseHeaderLayer::overriding(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    );
     let pages = axum::Router::new()
         .route("/", get(session::root))
         .route("/login", get(session::login_form).post(session::login))
@@ -105,6 +113,41 @@ pub fn router(store: Store, config: WebConfig) -> axum::Router {
             "/orgs/{org}/invitations/{inv}/revoke",
             post(orgs::revoke_invitation),
         )
+        .route("/inventory", get(inventory::mine))
+        .route(
+            "/orgs/{id}/inventory",
+            get(inventory::list).post(inventory::add),
+        )
+        .route("/orgs/{id}/inventory.csv", get(inventory::export))
+        .route("/orgs/{id}/inventory/resolve", get(inventory::resolve))
+        .route(
+            "/orgs/{org}/inventory/{item}",
+            get(inventory::show).post(inventory::update),
+        )
+        .route(
+            "/orgs/{org}/inventory/{item}/delete",
+            post(inventory::delete),
+        )
+        .route("/suppliers", get(suppliers::shared))
+        .route(
+            "/orgs/{id}/suppliers",
+            get(suppliers::list).post(suppliers::add),
+        )
+        .route(
+            "/orgs/{org}/suppliers/{sid}",
+            get(suppliers::edit_form).post(suppliers::update),
+        )
+        .route(
+            "/orgs/{org}/suppliers/{sid}/delete",
+            post(suppliers::delete),
+        )
+        .route("/exposure", get(exposure::mine))
+        .route("/orgs/{id}/exposure", get(exposure::list))
+        .route("/orgs/{org}/exposure/{x}", get(exposure::show))
+        .route(
+            "/orgs/{org}/exposure/{x}/status",
+            post(exposure::set_status),
+        )
         .route("/users/{id}/disable", post(orgs::disable_user))
         .route("/users/{id}/enable", post(orgs::enable_user))
         .route("/users/{id}/reset", post(orgs::reset_user))
@@ -116,20 +159,38 @@ pub fn router(store: Store, config: WebConfig) -> axum::Router {
         .route("/operators", get(operator::operators))
         .route("/operators/invitations", post(operator::invite_operator))
         .route("/audit", get(operator::audit))
-        // Pages hold member data and one-time links: never cache them.
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ));
-    axum::Router::new()
+        .layer(no_store.clone());
+    // Everything but file uploads takes small bodies.
+    let small = axum::Router::new()
         .merge(pages)
         .nest("/api/v1", api::routes())
         .route("/static/style.css", get(pages::stylesheet))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .fallback(|| async { AppError::NotFound("page") })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES));
+    // Inventory imports take files of up to MAX_UPLOAD_MB. The extractors
+    // enforce the limit (axum's DefaultBodyLimit) so that the answer can say
+    // which limit was passed; a multipart form adds a little framing.
+    let uploads = axum::Router::new()
+        .route(
+            "/orgs/{id}/inventory/import/csv",
+            post(inventory::import_csv),
+        )
+        .route(
+            "/orgs/{id}/inventory/import/sbom",
+            post(inventory::import_sbom),
+        )
+        .layer(no_store)
+        .route(
+            "/api/v1/orgs/{id}/inventory/import",
+            post(api::import_inventory),
+        )
+        .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES + MAX_BODY_BYTES));
+    axum::Router::new()
+        .merge(small)
+        .merge(uploads)
+        .fallback(|| async { AppError::NotFound("page") })
         .layer(axum::middleware::map_response(security_headers))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -4,18 +4,22 @@
 //! at `/api/v1/openapi.json`, generated from these handlers.
 
 mod advisories;
+mod exposures;
+mod inventory;
 mod orgs;
+mod suppliers;
 
 use crate::AppState;
 use crate::error::{ApiError, ApiErrorBody, ApiFieldError, AppError};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
+pub use inventory::import_inventory;
 pub use orgs::*;
 
 /// A JSON body whose problems come back as API errors: malformed JSON 400,
@@ -48,18 +52,27 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 #[openapi(
     info(
         title = "openwarp API",
-        description = "Membership, organisations and named users of a Warning, Advice and Reporting Point. \
+        description = "Membership, organisations and named users of a Warning, Advice and Reporting Point; \
+            advisories; members' inventories, suppliers and exposures. \
             Authenticate with `Authorization: Bearer <token>`; create tokens on your account page.",
         license(name = "Apache-2.0")
     ),
     paths(orgs::me, orgs::list_orgs, orgs::create_org, orgs::get_org, orgs::update_org,
           orgs::list_org_users, orgs::invite_user, orgs::disable_user, orgs::enable_user, orgs::fees,
-          advisories::list_advisories, advisories::get_advisory),
+          advisories::list_advisories, advisories::get_advisory,
+          inventory::list_items, inventory::create_item, inventory::get_item, inventory::update_item,
+          inventory::delete_item, inventory::import_inventory, inventory::export_inventory, inventory::resolve,
+          suppliers::list_suppliers, suppliers::create_supplier, suppliers::update_supplier,
+          suppliers::delete_supplier, suppliers::members_using_supplier,
+          exposures::list_exposures, exposures::get_exposure, exposures::set_status,
+          exposures::advisory_exposure),
     components(schemas(ApiErrorBody, ApiFieldError)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
     tags((name = "membership", description = "Member organisations, named users and fees"),
-         (name = "advisories", description = "Vulnerability advisories from every source, with provenance and history"))
+         (name = "advisories", description = "Vulnerability advisories from every source, with provenance and history"),
+         (name = "inventory", description = "What a member runs and whom it depends on: items, imports, CPE names, suppliers"),
+         (name = "exposure", description = "Which advisories affect a member, how urgently and why, and what the member decided"))
 )]
 pub struct ApiDoc;
 
@@ -96,5 +109,36 @@ pub fn routes() -> Router<AppState> {
         .route("/fees", get(orgs::fees))
         .route("/advisories", get(advisories::list_advisories))
         .route("/advisories/{id}", get(advisories::get_advisory))
+        .route(
+            "/advisories/{id}/exposure",
+            get(exposures::advisory_exposure),
+        )
+        .route(
+            "/orgs/{id}/inventory",
+            get(inventory::list_items).post(inventory::create_item),
+        )
+        .route("/orgs/{id}/inventory.csv", get(inventory::export_inventory))
+        .route(
+            "/orgs/{id}/inventory/{item}",
+            get(inventory::get_item)
+                .put(inventory::update_item)
+                .delete(inventory::delete_item),
+        )
+        .route("/resolve", get(inventory::resolve))
+        .route(
+            "/orgs/{id}/suppliers",
+            get(suppliers::list_suppliers).post(suppliers::create_supplier),
+        )
+        .route(
+            "/orgs/{id}/suppliers/{sid}",
+            put(suppliers::update_supplier).delete(suppliers::delete_supplier),
+        )
+        .route("/suppliers", get(suppliers::members_using_supplier))
+        .route("/orgs/{id}/exposures", get(exposures::list_exposures))
+        .route("/orgs/{id}/exposures/{x}", get(exposures::get_exposure))
+        .route(
+            "/orgs/{id}/exposures/{x}/status",
+            post(exposures::set_status),
+        )
         .fallback(not_found)
 }

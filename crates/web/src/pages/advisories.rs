@@ -1,6 +1,7 @@
 //! The advisory list (with filters and paging) and the advisory page showing
 //! every source's statement, its provenance and the change history.
 
+use super::exposure::{ExposureRow, priority_class};
 use super::{Layout, render, render_with, timestamp};
 use crate::AppState;
 use crate::auth::SignedIn;
@@ -13,7 +14,7 @@ use chrono::NaiveDate;
 use openwarp_advisory::{
     Affected, BoolOp, OsvEvent, OsvRangeKind, RecordState, Severity, SourceRecord,
 };
-use openwarp_store::{AdvisoryFilter, AdvisoryRow, StoredRecord};
+use openwarp_store::{AdvisoryFilter, AdvisoryRow, ExposureFilter, Session, StoredRecord};
 use serde::Deserialize;
 
 pub const PAGE_SIZE: i64 = 50;
@@ -294,6 +295,69 @@ pub struct ChangeView {
     pub summary: String,
 }
 
+/// A member exposed to the advisory (operators only).
+pub struct ExposedMember {
+    pub org_id: i64,
+    pub name: String,
+    pub items: i64,
+    pub priority: &'static str,
+    pub priority_class: &'static str,
+}
+
+/// Who is exposed: operators see the members; members see how many, and
+/// their own exposures.
+pub struct ExposureSection {
+    pub count: usize,
+    pub members: Option<Vec<ExposedMember>>,
+    pub yours: Vec<ExposureRow>,
+}
+
+async fn exposure_section(
+    state: &AppState,
+    session: &Session,
+    vuln_id: &str,
+) -> Result<ExposureSection, AppError> {
+    let exposed = state.store.advisory_exposure(vuln_id).await?;
+    let count = exposed.len();
+    Ok(match session.user.org_id {
+        None => ExposureSection {
+            count,
+            members: Some(
+                exposed
+                    .into_iter()
+                    .map(|e| ExposedMember {
+                        org_id: e.org_id,
+                        name: e.org_name,
+                        items: e.items,
+                        priority: e.top_priority.as_str(),
+                        priority_class: priority_class(e.top_priority),
+                    })
+                    .collect(),
+            ),
+            yours: Vec::new(),
+        },
+        Some(org) => {
+            let yours = if exposed.iter().any(|e| e.org_id == org.0) {
+                state
+                    .store
+                    .list_exposures(org, &ExposureFilter::default())
+                    .await?
+                    .iter()
+                    .filter(|x| x.vuln_id == vuln_id)
+                    .map(ExposureRow::new)
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            ExposureSection {
+                count,
+                members: None,
+                yours,
+            }
+        }
+    })
+}
+
 #[derive(Template)]
 #[template(path = "advisory.html")]
 struct DetailPage {
@@ -301,6 +365,7 @@ struct DetailPage {
     a: AdvisoryView,
     records: Vec<RecordView>,
     changes: Vec<ChangeView>,
+    exposure: ExposureSection,
 }
 
 const AFFECTED_SHOWN: usize = 25;
@@ -556,7 +621,9 @@ pub async fn show(
             .join(", "),
         products: s.products.clone(),
     };
+    let exposure = exposure_section(&state, &session, &vuln_id).await?;
     let page = DetailPage {
+        exposure,
         layout: Layout::signed_in(&state, &session, d.row.vuln_id.clone(), "advisories"),
         a,
         records: d.records.iter().map(record_view).collect(),

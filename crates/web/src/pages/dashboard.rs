@@ -1,6 +1,7 @@
 //! The landing page after sign-in: an operator's overview of the WARP, or a
 //! member's summary of their organisation.
 
+use super::exposure::{ExposureRow, PriorityCount, priority_counts};
 use super::{Layout, OrgSummary, date, render, today};
 use crate::AppState;
 use crate::auth::SignedIn;
@@ -9,6 +10,7 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::{Redirect, Response};
 use openwarp_core::{Pence, RenewalState};
+use openwarp_store::ExposureFilter;
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -17,6 +19,16 @@ pub struct OperatorView {
     pub user_count: i64,
     pub annual_income: String,
     pub attention: Vec<OrgSummary>,
+    /// Members with open P1 exposures, most P1s first.
+    pub urgent: Vec<UrgentMember>,
+}
+
+/// A member with open P1 exposures.
+pub struct UrgentMember {
+    pub org_id: i64,
+    pub name: String,
+    pub p1: i64,
+    pub p2: i64,
 }
 
 pub struct MemberView {
@@ -26,7 +38,14 @@ pub struct MemberView {
     pub renewal_date: String,
     pub renewal_note: String,
     pub user_count: i64,
+    /// Open exposures per priority, P1 first.
+    pub exposure_counts: Vec<PriorityCount>,
+    /// The most urgent open exposures.
+    pub top: Vec<ExposureRow>,
 }
+
+/// How many of the most urgent exposures the dashboard lists.
+const TOP_EXPOSURES: usize = 5;
 
 /// One line of the "latest advisory changes" list.
 pub struct ChangeLine {
@@ -76,6 +95,19 @@ pub async fn dashboard(
                 .into_iter()
                 .map(|o| OrgSummary::new(&state, o, today, counts.get(&o.id).copied().unwrap_or(0)))
                 .collect();
+            let mut urgent = Vec::new();
+            for o in &orgs {
+                let [p1, p2, ..] = state.store.exposure_counts(o.id).await?;
+                if p1 > 0 {
+                    urgent.push(UrgentMember {
+                        org_id: o.id.0,
+                        name: o.name.clone(),
+                        p1,
+                        p2,
+                    });
+                }
+            }
+            urgent.sort_by(|a, b| b.p1.cmp(&a.p1).then(b.p2.cmp(&a.p2)));
             let users = state
                 .store
                 .role_counts()
@@ -89,6 +121,7 @@ pub async fn dashboard(
                     user_count: users,
                     annual_income: income.to_string(),
                     attention,
+                    urgent,
                 }),
                 None,
             )
@@ -100,6 +133,16 @@ pub async fn dashboard(
                 .await?
                 .ok_or(AppError::NotFound("organisation"))?;
             let renewal = RenewalState::of(org.renewal_date, today);
+            let exposure_counts = priority_counts(state.store.exposure_counts(org.id).await?);
+            let top = state
+                .store
+                .list_exposures(org.id, &ExposureFilter::default())
+                .await?
+                .iter()
+                .filter(|x| x.status.is_open())
+                .take(TOP_EXPOSURES)
+                .map(ExposureRow::new)
+                .collect();
             (
                 None,
                 Some(MemberView {
@@ -109,6 +152,8 @@ pub async fn dashboard(
                     renewal_date: date(org.renewal_date),
                     renewal_note: renewal.describe(),
                     user_count: counts.get(&org.id).copied().unwrap_or(0),
+                    exposure_counts,
+                    top,
                 }),
             )
         }

@@ -4,9 +4,12 @@
 pub mod account;
 pub mod advisories;
 pub mod dashboard;
+pub mod exposure;
+pub mod inventory;
 pub mod operator;
 pub mod orgs;
 pub mod session;
+pub mod suppliers;
 
 use crate::AppState;
 use crate::error::AppError;
@@ -92,6 +95,15 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "welcome" => "Your account has been created. Welcome!",
         "token_revoked" => "The token has been revoked.",
         "signed_out" => "You have signed out.",
+        "item_added" => {
+            "The item has been added to the inventory and checked against every advisory."
+        }
+        "item_updated" => "The item has been saved and checked again against every advisory.",
+        "item_deleted" => "The item and its exposures have been removed.",
+        "supplier_added" => "The supplier has been added.",
+        "supplier_updated" => "The supplier has been saved.",
+        "supplier_deleted" => "The supplier has been removed.",
+        "status_saved" => "The status has been saved.",
         _ => return None,
     })
 }
@@ -129,6 +141,37 @@ impl FormErrors {
         v.add(field, message);
         v.into()
     }
+
+    /// Errors of a form whose fields need their own labels (an item's
+    /// "name" is not an organisation's); other fields keep the usual ones.
+    pub fn labelled(v: ValidationErrors, labels: fn(&str) -> Option<&'static str>) -> FormErrors {
+        FormErrors {
+            items: v
+                .0
+                .into_iter()
+                .map(|e| FormErrorItem {
+                    field: e.field,
+                    label: labels(e.field).unwrap_or_else(|| field_label(e.field)),
+                    message: e.message,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// "1 item", "2 items".
+pub fn count(n: impl std::borrow::Borrow<usize>, one: &str, many: &str) -> String {
+    let n = *n.borrow();
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+/// A ticked HTML checkbox (absent when not ticked).
+pub fn ticked(v: &Option<String>) -> bool {
+    v.as_deref().is_some_and(|v| !v.is_empty())
 }
 
 impl From<ValidationErrors> for FormErrors {

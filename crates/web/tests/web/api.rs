@@ -429,9 +429,32 @@ async fn openapi_document_describes_every_route() {
         "/api/v1/fees",
         "/api/v1/advisories",
         "/api/v1/advisories/{id}",
+        "/api/v1/advisories/{id}/exposure",
+        "/api/v1/orgs/{id}/inventory",
+        "/api/v1/orgs/{id}/inventory/{item}",
+        "/api/v1/orgs/{id}/inventory/import",
+        "/api/v1/orgs/{id}/inventory.csv",
+        "/api/v1/resolve",
+        "/api/v1/orgs/{id}/suppliers",
+        "/api/v1/orgs/{id}/suppliers/{sid}",
+        "/api/v1/suppliers",
+        "/api/v1/orgs/{id}/exposures",
+        "/api/v1/orgs/{id}/exposures/{x}",
+        "/api/v1/orgs/{id}/exposures/{x}/status",
     ] {
         assert!(paths.contains_key(p), "OpenAPI lacks {p}");
     }
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
     assert!(doc["components"]["schemas"]["OrgInputDto"].is_object());
+    for schema in [
+        "ItemInputDto",
+        "ExposureDto",
+        "SupplierInputDto",
+        "ImportResultDto",
+    ] {
+        assert!(
+            doc["components"]["schemas"][schema].is_object(),
+            "OpenAPI lacks {schema}"
+        );
+    }
 }

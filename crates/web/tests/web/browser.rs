@@ -1,6 +1,7 @@
 //! End to end in real headless Chromium (through ChromeDriver): an operator
 //! signs in, adds a member organisation and invites its lead; the lead
-//! accepts the invitation in a second, separate browser and signs in.
+//! accepts the invitation in a second, separate browser and signs in. And a
+//! member uploads an SBOM through the inventory page and finds the exposure.
 //! `cargo xtask ci` provides Chromium; under CI=true its absence fails.
 
 use crate::support::{PASSWORD, sqlite_app};
@@ -224,4 +225,88 @@ async fn operator_invites_a_lead_who_accepts_and_signs_in() {
 
     lead.close().await.expect("close lead");
     op.close().await.expect("close operator");
+}
+
+/// Wait (up to 15 s) for an element matching `css` to appear.
+async fn wait_for(c: &Client, css: &str) {
+    for _ in 0..150 {
+        if c.find(Locator::Css(css)).await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let url = c
+        .current_url()
+        .await
+        .map(|u| u.to_string())
+        .unwrap_or_default();
+    panic!("no {css} appeared at {url}");
+}
+
+#[tokio::test]
+async fn a_member_uploads_an_sbom_and_finds_the_exposure() {
+    let Some(driver) = driver() else { return };
+    let app = sqlite_app().await;
+    crate::exposure::ingest(&app, &crate::exposure::GO_OSV).await;
+    let org = app.org("Medway Council", "unitary", true).await;
+    app.user("user@medway.gov.uk", Role::MemberUser, Some(org.id))
+        .await;
+    let sbom = std::fs::canonicalize(format!(
+        "{}/{}",
+        crate::exposure::FIXTURES,
+        crate::exposure::PROTON_SBOM
+    ))
+    .expect("the SBOM fixture");
+
+    let b = browser(&driver, "member").await;
+    b.goto(&app.url("/login")).await.expect("open");
+    fill(&b, "email", "user@medway.gov.uk").await;
+    fill(&b, "password", PASSWORD).await;
+    submit(&b, "/login").await;
+    expect_heading(&b, "Dashboard").await;
+    b.find(Locator::LinkText("Inventory"))
+        .await
+        .expect("nav")
+        .click()
+        .await
+        .expect("click");
+    expect_heading(&b, "Inventory").await;
+
+    b.find(Locator::Id("sbom_file"))
+        .await
+        .expect("file input")
+        .send_keys(&sbom.display().to_string())
+        .await
+        .expect("choose the file");
+    submit(&b, &format!("/orgs/{}/inventory/import/sbom", org.id)).await;
+    wait_for(&b, "[data-testid=import-result]").await;
+    let page = b.source().await.expect("source");
+    assert!(
+        page.contains("CycloneDX SBOM imported: proton-bridge-1.8.0-go.cdx-1.2.json")
+            && page.contains("201 items added"),
+        "{page}"
+    );
+
+    b.find(Locator::LinkText("My exposure"))
+        .await
+        .expect("nav")
+        .click()
+        .await
+        .expect("click");
+    expect_heading(&b, "My exposure").await;
+    let row = b
+        .find(Locator::Css("table.exposures tbody tr"))
+        .await
+        .expect("an exposure")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        row.contains(
+            "Denial of service in net/http and golang.org/x/net/http2 (CVE-2022-27664) affects your golang.org/x/net v0.0.0-20210405180319-a5a99cb37ef4"
+        ),
+        "{row}"
+    );
+    assert!(row.contains("P4") && row.contains("New"), "{row}");
+    b.close().await.expect("close");
 }

@@ -8,5 +8,6 @@
 mod advisories;
 mod api;
 mod browser;
+mod exposure;
 mod pages;
 mod support;

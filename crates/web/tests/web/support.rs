@@ -237,6 +237,47 @@ impl Client {
         self.post(action, &fields).await
     }
 
+    /// Post a multipart form: `fields` as text, then `file` as the `file` field.
+    pub async fn post_file(
+        &self,
+        action: &str,
+        fields: &[(&str, &str)],
+        file: Option<(&str, Vec<u8>, &str)>,
+    ) -> Page {
+        let mut form = reqwest::multipart::Form::new();
+        for (k, v) in fields {
+            form = form.text(k.to_string(), v.to_string());
+        }
+        if let Some((name, bytes, mime)) = file {
+            let part = reqwest::multipart::Part::bytes(bytes)
+                .file_name(name.to_string())
+                .mime_str(mime)
+                .expect("mime");
+            form = form.part("file", part);
+        }
+        let resp = self
+            .http
+            .post(format!("{}{action}", self.base))
+            .multipart(form)
+            .send()
+            .await
+            .expect("POST multipart");
+        Self::read(resp).await
+    }
+
+    /// Fetch `page_path` for its CSRF token, then upload `file` to `action`.
+    pub async fn upload(&self, page_path: &str, action: &str, file: (&str, Vec<u8>, &str)) -> Page {
+        let page = self.get(page_path).await;
+        assert_eq!(
+            page.status,
+            StatusCode::OK,
+            "GET {page_path}: {}",
+            page.body
+        );
+        let csrf = page.csrf();
+        self.post_file(action, &[("csrf", &csrf)], Some(file)).await
+    }
+
     pub async fn login(&self, email: &str, password: &str) -> Page {
         self.submit(
             "/login",

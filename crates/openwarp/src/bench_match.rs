@@ -1,0 +1,412 @@
+//! `openwarp bench-match PATH...`: how fast the matcher is over the real
+//! corpus, for realistic inventories generated from it.
+//!
+//! Inventories are drawn (seeded, reproducible) from the products and
+//! versions the corpus itself names: NVD CPE criteria with versions taken
+//! from their bounds, OSV packages with versions from their events, and CVE 5
+//! vendor/product text with their versions — so items hit the index the way
+//! a real estate does, including very popular products. Then:
+//!
+//! - **full re-match**: every item of every organisation against the whole
+//!   corpus, through the key index;
+//! - **one changed advisory** against all inventories;
+//! - **one changed item** against the corpus.
+//!
+//! The matcher is the same pure code the store runs; this measures it
+//! without the database (the store adds its index lookups and writes).
+
+use crate::cli::BenchMatchArgs;
+use crate::failure::BadInput;
+use openwarp_advisory::Parsed;
+use openwarp_advisory::applicability::Estate as Names;
+use openwarp_advisory::cpe::Wfn;
+use openwarp_advisory::model::{Affected, OsvEvent, SourceRecord};
+use openwarp_advisory::parse::parse_any;
+use openwarp_feeds::{decompress, expand_paths};
+use openwarp_matching::inventory::{InventoryItem, ItemFields};
+use openwarp_matching::keys::{advisory_keys, item_keys, statements_only};
+use openwarp_matching::matcher::{PreparedItem, assess};
+use openwarp_matching::priority::{Signals, rank};
+use std::collections::{BTreeSet, HashMap};
+use std::time::{Duration, Instant};
+
+/// A small, seeded, reproducible generator (SplitMix64).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        if n == 0 {
+            return 0;
+        }
+        usize::try_from(self.next() % (n as u64)).unwrap_or(0)
+    }
+
+    fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+}
+
+/// An identity an inventory item can take, seen in the corpus.
+fn identities(records: &[SourceRecord], out: &mut Vec<ItemFields>) {
+    for r in records {
+        for a in &r.affected {
+            match a {
+                Affected::Nvd(config) => {
+                    for m in config.nodes.iter().flat_map(|n| &n.cpe_match) {
+                        if !m.vulnerable {
+                            continue;
+                        }
+                        let Ok(w) = Wfn::parse(&m.criteria) else {
+                            continue;
+                        };
+                        let version = w.version().unquoted().or_else(|| {
+                            m.version_start_including
+                                .clone()
+                                .or_else(|| m.version_end_including.clone())
+                                .or_else(|| m.version_end_excluding.clone())
+                        });
+                        let Some(version) = version else { continue };
+                        out.push(ItemFields {
+                            cpe: Some(m.criteria.clone()),
+                            version: Some(version),
+                            ..ItemFields::default()
+                        });
+                    }
+                }
+                Affected::Osv(o) => {
+                    let version = o
+                        .ranges
+                        .iter()
+                        .flat_map(|r| &r.events)
+                        .find_map(|e| match e {
+                            OsvEvent::Introduced(v)
+                            | OsvEvent::Fixed(v)
+                            | OsvEvent::LastAffected(v)
+                                if v != "0" =>
+                            {
+                                Some(v.clone())
+                            }
+                            _ => None,
+                        });
+                    let purl = match o.ecosystem.as_str() {
+                        "Go" => format!("pkg:golang/{}", o.name),
+                        "Bitnami" => format!("pkg:bitnami/{}", o.name),
+                        _ => continue,
+                    };
+                    if let Some(version) = version {
+                        out.push(ItemFields {
+                            purl: Some(purl),
+                            version: Some(version),
+                            ..ItemFields::default()
+                        });
+                    }
+                }
+                Affected::Cve5(c) => {
+                    if let (Some(v), Some(p), Some(e)) = (&c.vendor, &c.product, c.versions.first())
+                    {
+                        out.push(ItemFields {
+                            vendor: Some(v.clone()),
+                            product: Some(p.clone()),
+                            version: Some(e.version.clone()),
+                            ..ItemFields::default()
+                        });
+                    }
+                }
+                Affected::Csaf(_) | Affected::Kev { .. } => {}
+            }
+        }
+    }
+}
+
+struct Corpus {
+    vulns: Vec<(String, Vec<SourceRecord>)>,
+    index: HashMap<String, Vec<usize>>,
+}
+
+fn load(args: &BenchMatchArgs) -> anyhow::Result<(Corpus, Vec<ItemFields>, Duration)> {
+    let started = Instant::now();
+    let files = expand_paths(&args.paths).map_err(|e| BadInput(vec![format!("PATH: {e}")]))?;
+    let mut by_vuln: HashMap<String, Vec<SourceRecord>> = HashMap::new();
+    let mut pool = Vec::new();
+    for file in files {
+        let name = file.display().to_string();
+        let raw = std::fs::read(&file)?;
+        let Ok(bytes) = decompress(&name, raw) else {
+            continue;
+        };
+        let mut records = Vec::new();
+        let _ = parse_any(&bytes, &mut |p| {
+            if let Parsed::Record(r) = p {
+                records.push(*r);
+            }
+        });
+        let records = statements_only(&records);
+        identities(&records, &mut pool);
+        for r in records {
+            by_vuln.entry(r.vuln_id.clone()).or_default().push(r);
+        }
+    }
+    let mut vulns: Vec<(String, Vec<SourceRecord>)> = by_vuln.into_iter().collect();
+    vulns.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut index: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, (_, records)) in vulns.iter().enumerate() {
+        for key in advisory_keys(records) {
+            index.entry(key).or_default().push(i);
+        }
+    }
+    Ok((Corpus { vulns, index }, pool, started.elapsed()))
+}
+
+struct Estate {
+    items: Vec<InventoryItem>,
+    /// Per organisation: CPE names for platform checks.
+    names: HashMap<i64, Names>,
+    /// key → item positions.
+    index: HashMap<String, Vec<usize>>,
+}
+
+fn generate(pool: &[ItemFields], orgs: usize, per_org: usize, seed: u64) -> Estate {
+    let mut rng = Rng(seed);
+    let mut items = Vec::with_capacity(orgs * per_org);
+    let mut id = 0i64;
+    for org in 0..orgs {
+        let org_id = i64::try_from(org).unwrap_or(0) + 1;
+        let mut taken = 0;
+        let mut tries = 0;
+        while taken < per_org && tries < per_org * 20 {
+            tries += 1;
+            let Some(base) = pool.get(rng.below(pool.len())) else {
+                break;
+            };
+            let fields = ItemFields {
+                internet_facing: rng.chance(20),
+                business_critical: rng.chance(15),
+                ..base.clone()
+            };
+            let Ok(fields) = fields.validate() else {
+                continue;
+            };
+            id += 1;
+            taken += 1;
+            items.push(InventoryItem { id, org_id, fields });
+        }
+    }
+    let mut wfns: HashMap<i64, Vec<Wfn>> = HashMap::new();
+    let mut index: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, item) in items.iter().enumerate() {
+        if let Some(w) = PreparedItem::new(item).wfn() {
+            wfns.entry(item.org_id).or_default().push(w.clone());
+        }
+        for key in item_keys(&item.fields) {
+            index.entry(key).or_default().push(i);
+        }
+    }
+    let names = wfns.into_iter().map(|(o, w)| (o, Names::new(w))).collect();
+    Estate {
+        items,
+        names,
+        index,
+    }
+}
+
+/// Assess one (advisory, item) pair and rank it, as the store does.
+fn decide(records: &[SourceRecord], item: &PreparedItem, names: &Names) -> bool {
+    match assess(records, item, names) {
+        Some(finding) => {
+            let signals = Signals {
+                internet_facing: item.item.fields.internet_facing,
+                business_critical: item.item.fields.business_critical,
+                ..Signals::default()
+            };
+            std::hint::black_box(rank(&signals, finding.verdict));
+            true
+        }
+        None => false,
+    }
+}
+
+fn candidates_of_item(c: &Corpus, item: &InventoryItem) -> BTreeSet<usize> {
+    item_keys(&item.fields)
+        .iter()
+        .filter_map(|k| c.index.get(k))
+        .flatten()
+        .copied()
+        .collect()
+}
+
+fn items_of_advisory(e: &Estate, records: &[SourceRecord]) -> BTreeSet<usize> {
+    advisory_keys(records)
+        .iter()
+        .filter_map(|k| e.index.get(k))
+        .flatten()
+        .copied()
+        .collect()
+}
+
+struct Spread {
+    mean: Duration,
+    p50: Duration,
+    p95: Duration,
+    max: Duration,
+}
+
+fn spread(mut samples: Vec<Duration>) -> Spread {
+    samples.sort();
+    let n = samples.len().max(1);
+    let at = |q: usize| {
+        samples
+            .get((n * q / 100).min(n - 1))
+            .copied()
+            .unwrap_or_default()
+    };
+    let total: Duration = samples.iter().sum();
+    Spread {
+        mean: total / u32::try_from(n).unwrap_or(1),
+        p50: at(50),
+        p95: at(95),
+        max: samples.last().copied().unwrap_or_default(),
+    }
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.3} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// Peak resident set size of this process, from /proc (Linux).
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+pub fn run(args: &BenchMatchArgs) -> anyhow::Result<()> {
+    let (corpus, pool, load_time) = load(args)?;
+    if corpus.vulns.is_empty() || pool.is_empty() {
+        return Err(BadInput(vec![
+            "PATH: no advisories with affected-product statements found".into(),
+        ])
+        .into());
+    }
+    println!(
+        "corpus: {} vulnerabilities, {} index keys, {} candidate identities (loaded in {:.1} s)",
+        corpus.vulns.len(),
+        corpus.index.len(),
+        pool.len(),
+        load_time.as_secs_f64()
+    );
+    let (orgs, per_org, samples) = (
+        args.orgs as usize,
+        args.items as usize,
+        args.samples as usize,
+    );
+    let estate = generate(&pool, orgs, per_org, args.seed);
+    println!(
+        "inventories: {} organisations x {} items = {} items, {} item keys (seed {})",
+        args.orgs,
+        args.items,
+        estate.items.len(),
+        estate.index.len(),
+        args.seed
+    );
+    let no_names = Names::default();
+
+    // Full re-match.
+    let started = Instant::now();
+    let prepared: Vec<PreparedItem> = estate.items.iter().map(PreparedItem::new).collect();
+    let mut pairs = 0u64;
+    let mut exposures = 0u64;
+    let mut exposed_items = 0u64;
+    for p in &prepared {
+        let names = estate.names.get(&p.item.org_id).unwrap_or(&no_names);
+        let mut any = false;
+        for v in candidates_of_item(&corpus, p.item) {
+            let Some((_, records)) = corpus.vulns.get(v) else {
+                continue;
+            };
+            pairs += 1;
+            if decide(records, p, names) {
+                exposures += 1;
+                any = true;
+            }
+        }
+        exposed_items += u64::from(any);
+    }
+    let full = started.elapsed();
+    println!(
+        "full re-match: {:.2} s for {} candidate pairs -> {} exposures on {} items ({:.1} µs per pair)",
+        full.as_secs_f64(),
+        pairs,
+        exposures,
+        exposed_items,
+        full.as_secs_f64() * 1e6 / pairs.max(1) as f64
+    );
+
+    // One changed advisory against all inventories.
+    let mut rng = Rng(args.seed ^ 0xA5A5);
+    let mut adv_times = Vec::with_capacity(samples);
+    let mut adv_hits = 0usize;
+    for _ in 0..samples {
+        let Some((_, records)) = corpus.vulns.get(rng.below(corpus.vulns.len())) else {
+            continue;
+        };
+        let t = Instant::now();
+        for i in items_of_advisory(&estate, records) {
+            let Some(item) = estate.items.get(i) else {
+                continue;
+            };
+            let p = PreparedItem::new(item);
+            let names = estate.names.get(&item.org_id).unwrap_or(&no_names);
+            adv_hits += usize::from(decide(records, &p, names));
+        }
+        adv_times.push(t.elapsed());
+    }
+    let a = spread(adv_times);
+    println!(
+        "one changed advisory: mean {} p50 {} p95 {} max {} ({} samples, {} exposures found)",
+        ms(a.mean),
+        ms(a.p50),
+        ms(a.p95),
+        ms(a.max),
+        args.samples,
+        adv_hits
+    );
+
+    // One changed item against the corpus.
+    let mut item_times = Vec::with_capacity(samples);
+    for _ in 0..samples {
+        let Some(item) = estate.items.get(rng.below(estate.items.len())) else {
+            continue;
+        };
+        let t = Instant::now();
+        let p = PreparedItem::new(item);
+        let names = estate.names.get(&item.org_id).unwrap_or(&no_names);
+        for v in candidates_of_item(&corpus, item) {
+            if let Some((_, records)) = corpus.vulns.get(v) {
+                std::hint::black_box(decide(records, &p, names));
+            }
+        }
+        item_times.push(t.elapsed());
+    }
+    let i = spread(item_times);
+    println!(
+        "one changed item: mean {} p50 {} p95 {} max {} ({} samples)",
+        ms(i.mean),
+        ms(i.p50),
+        ms(i.p95),
+        ms(i.max),
+        args.samples
+    );
+    if let Some(mb) = peak_rss_mb() {
+        println!("peak RSS: {mb:.0} MB");
+    }
+    Ok(())
+}
