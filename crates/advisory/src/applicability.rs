@@ -19,7 +19,7 @@
 
 use crate::cpe::{AttrValue, Wfn, is_match};
 use crate::model::{BoolOp, CpeMatch, NvdConfiguration, NvdNode};
-use crate::version::{Range, Version};
+use crate::version::{Range, Version, is_placeholder};
 use std::collections::HashMap;
 
 /// Why a configuration applies to an item.
@@ -153,7 +153,7 @@ fn is_ranged(m: &CpeMatch) -> bool {
         &m.version_end_excluding,
     ]
     .iter()
-    .any(|b| b.as_deref().and_then(Version::parse_known).is_some())
+    .any(|b| b.as_deref().is_some_and(|b| !is_placeholder(b)))
 }
 
 /// Whether a criteria certainly does not match `name`, judged from the
@@ -212,15 +212,7 @@ pub fn cpe_match_matches(m: &CpeMatch, name: &Wfn) -> bool {
     let Ok(criteria) = Wfn::parse(&m.criteria) else {
         return false;
     };
-    let ranged = [
-        &m.version_start_including,
-        &m.version_start_excluding,
-        &m.version_end_including,
-        &m.version_end_excluding,
-    ]
-    .iter()
-    .any(|b| b.as_deref().and_then(Version::parse_known).is_some());
-    if !ranged {
+    if !is_ranged(m) {
         return is_match(&criteria, name);
     }
     // Bounds apply to the name's version: compare everything else by CPE

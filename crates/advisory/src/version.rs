@@ -31,8 +31,11 @@ enum Token {
     Pre(u8, String),
     /// Letters that mark a later build or patch.
     Other(String),
-    /// Digits with leading zeros removed (`""` is zero).
-    Number(String),
+    /// A number that fits in 64 bits (almost all of them).
+    Small(u64),
+    /// Digits with leading zeros removed, when more than 19 of them: always
+    /// larger than any `Small`.
+    Big(String),
 }
 
 impl Token {
@@ -41,12 +44,25 @@ impl Token {
         match self {
             Token::Pre(..) => 0,
             Token::Other(_) => 2,
-            Token::Number(_) => 3,
+            Token::Small(_) | Token::Big(_) => 3,
         }
     }
 
+    fn is_number(&self) -> bool {
+        matches!(self, Token::Small(_) | Token::Big(_))
+    }
+
     fn is_zero(&self) -> bool {
-        matches!(self, Token::Number(n) if n.is_empty())
+        matches!(self, Token::Small(0))
+    }
+
+    /// Digits (leading zeros already stripped) as a token.
+    fn number(digits: &str) -> Token {
+        if digits.len() <= 19 {
+            Token::Small(digits.parse().unwrap_or(0))
+        } else {
+            Token::Big(digits.to_string())
+        }
     }
 }
 
@@ -55,9 +71,10 @@ const END_CLASS: u8 = 1;
 fn cmp_tokens(a: Option<&Token>, b: Option<&Token>) -> Ordering {
     let class = |t: Option<&Token>| t.map_or(END_CLASS, Token::class);
     match (a, b) {
-        (Some(Token::Number(x)), Some(Token::Number(y))) => {
-            x.len().cmp(&y.len()).then_with(|| x.cmp(y))
-        }
+        (Some(Token::Small(x)), Some(Token::Small(y))) => x.cmp(y),
+        (Some(Token::Small(_)), Some(Token::Big(_))) => Ordering::Less,
+        (Some(Token::Big(_)), Some(Token::Small(_))) => Ordering::Greater,
+        (Some(Token::Big(x)), Some(Token::Big(y))) => x.len().cmp(&y.len()).then_with(|| x.cmp(y)),
         (Some(Token::Pre(rx, x)), Some(Token::Pre(ry, y))) => rx.cmp(ry).then_with(|| x.cmp(y)),
         (Some(Token::Other(x)), Some(Token::Other(y))) => x.cmp(y),
         _ => class(a).cmp(&class(b)),
@@ -115,7 +132,7 @@ impl Version {
                     chars.next();
                 }
                 let digits = lower.get(start..end).unwrap_or("").trim_start_matches('0');
-                tokens.push(Token::Number(digits.to_string()));
+                tokens.push(Token::number(digits));
             } else if c.is_alphabetic() {
                 let mut end = start;
                 while let Some(&(i, d)) = chars.peek() {
@@ -150,15 +167,7 @@ impl Version {
     /// `None` for the placeholders sources use for "no version":
     /// empty, `*`, `-`, `n/a`, `unspecified`, `unknown`, `all`.
     pub fn parse_known(raw: &str) -> Option<Version> {
-        let t = raw.trim().to_lowercase();
-        if matches!(
-            t.as_str(),
-            "" | "*" | "-" | "n/a" | "na" | "unspecified" | "unknown" | "all"
-        ) {
-            None
-        } else {
-            Some(Version::parse(raw))
-        }
+        (!is_placeholder(raw)).then(|| Version::parse(raw))
     }
 
     /// The version exactly as it was written.
@@ -179,12 +188,12 @@ fn canonical(tokens: Vec<Token>) -> Vec<Token> {
     let mut i = 0;
     while i < tokens.len() {
         let Some(t) = tokens.get(i) else { break };
-        if t.is_zero() && matches!(out.last(), None | Some(Token::Number(_))) {
+        if t.is_zero() && out.last().is_none_or(Token::is_number) {
             let mut j = i;
             while tokens.get(j).is_some_and(Token::is_zero) {
                 j += 1;
             }
-            if !matches!(tokens.get(j), Some(Token::Number(_))) {
+            if !tokens.get(j).is_some_and(Token::is_number) {
                 i = j;
                 continue;
             }
@@ -226,6 +235,16 @@ impl fmt::Display for Version {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.raw)
     }
+}
+
+/// Whether a string is one of the placeholders sources use for "no
+/// version" (see [`Version::parse_known`]). Allocation-free: range checks
+/// ask it for every bound.
+pub fn is_placeholder(raw: &str) -> bool {
+    let t = raw.trim();
+    ["", "*", "-", "n/a", "na", "unspecified", "unknown", "all"]
+        .iter()
+        .any(|p| t.eq_ignore_ascii_case(p))
 }
 
 /// Compare two version strings.

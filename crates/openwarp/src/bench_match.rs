@@ -173,30 +173,86 @@ struct Estate {
     index: HashMap<String, Vec<usize>>,
 }
 
-fn generate(pool: &[ItemFields], orgs: usize, per_org: usize, seed: u64) -> Estate {
+/// Products (by index key) with the versions the corpus names for them and
+/// how many vulnerabilities name them.
+struct Product {
+    variants: Vec<ItemFields>,
+    vulns: usize,
+}
+
+fn products(pool: Vec<ItemFields>, corpus: &Corpus) -> Vec<Product> {
+    let mut by_key: HashMap<String, Vec<ItemFields>> = HashMap::new();
+    for f in pool {
+        let Ok(f) = f.validate() else { continue };
+        let Some(key) = item_keys(&f).into_iter().next() else {
+            continue;
+        };
+        let variants = by_key.entry(key).or_default();
+        if variants.len() < 64 && !variants.contains(&f) {
+            variants.push(f);
+        }
+    }
+    let mut out: Vec<Product> = by_key
+        .into_iter()
+        .map(|(key, variants)| Product {
+            vulns: corpus.index.get(&key).map_or(0, Vec::len),
+            variants,
+        })
+        .filter(|p| p.vulns > 0)
+        .collect();
+    // Deterministic order whatever the hash map did.
+    out.sort_by(|a, b| {
+        b.vulns.cmp(&a.vulns).then_with(|| {
+            a.variants
+                .first()
+                .map(|f| &f.name)
+                .cmp(&b.variants.first().map(|f| &f.name))
+        })
+    });
+    out
+}
+
+/// Each organisation runs `per_org` different products, drawn with
+/// probability proportional to the square root of how many vulnerabilities
+/// name them (popular products are common, the long tail still appears),
+/// each at one of the versions the corpus names for it.
+fn generate(products: &[Product], orgs: usize, per_org: usize, seed: u64) -> Estate {
     let mut rng = Rng(seed);
+    let mut cumulative = Vec::with_capacity(products.len());
+    let mut total = 0.0f64;
+    for p in products {
+        total += (p.vulns as f64).sqrt();
+        cumulative.push(total);
+    }
     let mut items = Vec::with_capacity(orgs * per_org);
     let mut id = 0i64;
     for org in 0..orgs {
         let org_id = i64::try_from(org).unwrap_or(0) + 1;
-        let mut taken = 0;
+        let mut chosen = std::collections::HashSet::new();
         let mut tries = 0;
-        while taken < per_org && tries < per_org * 20 {
+        while chosen.len() < per_org.min(products.len()) && tries < per_org * 50 {
             tries += 1;
-            let Some(base) = pool.get(rng.below(pool.len())) else {
-                break;
-            };
-            let fields = ItemFields {
-                internet_facing: rng.chance(20),
-                business_critical: rng.chance(15),
-                ..base.clone()
-            };
-            let Ok(fields) = fields.validate() else {
+            let x = (rng.next() as f64 / u64::MAX as f64) * total;
+            let i = cumulative
+                .partition_point(|&c| c < x)
+                .min(products.len() - 1);
+            if !chosen.insert(i) {
+                continue;
+            }
+            let Some(p) = products.get(i) else { continue };
+            let Some(base) = p.variants.get(rng.below(p.variants.len())) else {
                 continue;
             };
             id += 1;
-            taken += 1;
-            items.push(InventoryItem { id, org_id, fields });
+            items.push(InventoryItem {
+                id,
+                org_id,
+                fields: ItemFields {
+                    internet_facing: rng.chance(20),
+                    business_critical: rng.chance(15),
+                    ..base.clone()
+                },
+            });
         }
     }
     let mut wfns: HashMap<i64, Vec<Wfn>> = HashMap::new();
@@ -288,7 +344,7 @@ fn peak_rss_mb() -> Option<f64> {
     Some(kb / 1024.0)
 }
 
-pub fn run(args: &BenchMatchArgs) -> anyhow::Result<()> {
+pub async fn run(args: &BenchMatchArgs) -> anyhow::Result<()> {
     let (corpus, pool, load_time) = load(args)?;
     if corpus.vulns.is_empty() || pool.is_empty() {
         return Err(BadInput(vec![
@@ -297,7 +353,7 @@ pub fn run(args: &BenchMatchArgs) -> anyhow::Result<()> {
         .into());
     }
     println!(
-        "corpus: {} vulnerabilities, {} index keys, {} candidate identities (loaded in {:.1} s)",
+        "corpus: {} vulnerabilities, {} index keys, {} product identities seen (loaded in {:.1} s)",
         corpus.vulns.len(),
         corpus.index.len(),
         pool.len(),
@@ -308,12 +364,14 @@ pub fn run(args: &BenchMatchArgs) -> anyhow::Result<()> {
         args.items as usize,
         args.samples as usize,
     );
-    let estate = generate(&pool, orgs, per_org, args.seed);
+    let products = products(pool, &corpus);
+    let estate = generate(&products, orgs, per_org, args.seed);
     println!(
-        "inventories: {} organisations x {} items = {} items, {} item keys (seed {})",
+        "inventories: {} organisations x {} items = {} items drawn from {} products, {} item keys (seed {})",
         args.orgs,
         args.items,
         estate.items.len(),
+        products.len(),
         estate.index.len(),
         args.seed
     );
@@ -406,7 +464,190 @@ pub fn run(args: &BenchMatchArgs) -> anyhow::Result<()> {
         args.samples
     );
     if let Some(mb) = peak_rss_mb() {
-        println!("peak RSS: {mb:.0} MB");
+        println!("peak RSS (in-memory phases): {mb:.0} MB");
     }
+    if let Some(url) = &args.database {
+        through_store(args, url, &corpus, &products, &estate).await?;
+    }
+    Ok(())
+}
+
+/// The same work through a real database: what `serve` and `ingest` do.
+async fn through_store(
+    args: &BenchMatchArgs,
+    url: &str,
+    corpus: &Corpus,
+    products: &[Product],
+    estate: &Estate,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let store = crate::serve::open_store(url).await?;
+    if !store.list_orgs().await?.is_empty() {
+        return Err(BadInput(vec![format!(
+            "--database: {url} already holds organisations; give a new, empty database"
+        )])
+        .into());
+    }
+    // 1. Ingest the corpus (files the match index as it goes).
+    let started = Instant::now();
+    let files = expand_paths(&args.paths).map_err(|e| BadInput(vec![format!("PATH: {e}")]))?;
+    let mut known = openwarp_store::KnownRecords::default();
+    let mut stored = 0u64;
+    for file in &files {
+        let report = openwarp_feeds::ingest_path(
+            &store,
+            file,
+            &mut known,
+            openwarp_feeds::IngestOptions::default(),
+            &(),
+        )
+        .await;
+        if report.storage_failed {
+            anyhow::bail!("{}: {}", file.display(), report.error.unwrap_or_default());
+        }
+        stored += report.counts.new + report.counts.changed;
+    }
+    println!(
+        "store: ingested {stored} records from {} files with the match index in {:.1} s",
+        files.len(),
+        started.elapsed().as_secs_f64()
+    );
+
+    // 2. Every organisation adds its inventory: each item is matched against
+    //    the whole stored corpus as it is added.
+    let started = Instant::now();
+    let mut org_ids = HashMap::new();
+    for org in 0..args.orgs {
+        let draft = openwarp_core::membership::OrganisationInput {
+            name: format!("Bench Council {org:03}"),
+            council_type: "district_borough".into(),
+            employers_member: true,
+            renewal_date: "2027-04-01".into(),
+            senior_officer_name: "Bench Officer".into(),
+            senior_officer_email: format!("officer{org}@bench.example"),
+            ..Default::default()
+        }
+        .validate()
+        .map_err(|e| anyhow::anyhow!("bench organisation: {e:?}"))?;
+        let created = store.create_org(&draft, openwarp_store::now()).await?;
+        org_ids.insert(i64::from(org) + 1, created.id);
+    }
+    let mut by_org: HashMap<i64, Vec<ItemFields>> = HashMap::new();
+    for item in &estate.items {
+        by_org
+            .entry(item.org_id)
+            .or_default()
+            .push(item.fields.clone());
+    }
+    let mut stored_ids = Vec::new();
+    let mut counts = openwarp_store::MatchCounts::default();
+    let mut orgs: Vec<_> = by_org.into_iter().collect();
+    orgs.sort_by_key(|(o, _)| *o);
+    for (bench_org, fields) in orgs {
+        let Some(&org) = org_ids.get(&bench_org) else {
+            continue;
+        };
+        let added = store
+            .add_items(org, &fields, "bench", None, openwarp_store::now())
+            .await
+            .context("adding an inventory")?;
+        stored_ids.extend(added.ids.iter().map(|&id| (org, id)));
+    }
+    let full = started.elapsed();
+    let exposures: i64 = {
+        let mut n = 0;
+        for org in org_ids.values() {
+            n += store
+                .list_exposures(*org, &openwarp_store::ExposureFilter::default())
+                .await?
+                .len() as i64;
+        }
+        n
+    };
+    println!(
+        "store: added and matched {} items for {} organisations in {:.1} s ({} active exposures stored)",
+        stored_ids.len(),
+        args.orgs,
+        full.as_secs_f64(),
+        exposures
+    );
+
+    // 3. A full re-match of everything already stored (nothing changes, so
+    //    this is the cost of assessing and comparing digests).
+    let started = Instant::now();
+    counts += store.rematch_all(openwarp_store::now()).await?;
+    println!(
+        "store: full re-match of all inventories in {:.1} s ({} pairs assessed, {} rows changed)",
+        started.elapsed().as_secs_f64(),
+        counts.assessed,
+        counts.new + counts.changed + counts.cleared
+    );
+
+    // 4. One changed advisory, end to end (index join, statements, assess, reconcile).
+    let mut rng = Rng(args.seed ^ 0x5A5A);
+    let samples = args.samples as usize;
+    let mut times = Vec::with_capacity(samples);
+    for _ in 0..samples {
+        let Some((vuln, _)) = corpus.vulns.get(rng.below(corpus.vulns.len())) else {
+            continue;
+        };
+        let t = Instant::now();
+        store
+            .match_advisories(std::slice::from_ref(vuln), openwarp_store::now())
+            .await?;
+        times.push(t.elapsed());
+    }
+    let a = spread(times);
+    println!(
+        "store: one changed advisory: mean {} p50 {} p95 {} max {}",
+        ms(a.mean),
+        ms(a.p50),
+        ms(a.p95),
+        ms(a.max)
+    );
+
+    // 5. One changed item, end to end: a new version written, re-keyed and re-matched.
+    let by_key: HashMap<String, &Product> = products
+        .iter()
+        .filter_map(|p| {
+            let key = p
+                .variants
+                .first()
+                .and_then(|f| item_keys(f).into_iter().next())?;
+            Some((key, p))
+        })
+        .collect();
+    let mut times = Vec::with_capacity(samples);
+    for _ in 0..samples {
+        let Some(&(org, id)) = stored_ids.get(rng.below(stored_ids.len())) else {
+            continue;
+        };
+        let Some(current) = store.item(org, id).await? else {
+            continue;
+        };
+        let key = item_keys(&current.item.fields).into_iter().next();
+        let variant = key
+            .and_then(|k| by_key.get(&k))
+            .and_then(|p| p.variants.get(rng.below(p.variants.len())))
+            .cloned()
+            .unwrap_or_else(|| current.item.fields.clone());
+        let t = Instant::now();
+        store
+            .update_item(org, id, &variant, None, openwarp_store::now())
+            .await?;
+        times.push(t.elapsed());
+    }
+    let i = spread(times);
+    println!(
+        "store: one changed item: mean {} p50 {} p95 {} max {}",
+        ms(i.mean),
+        ms(i.p50),
+        ms(i.p95),
+        ms(i.max)
+    );
+    if let Some(mb) = peak_rss_mb() {
+        println!("peak RSS (whole run): {mb:.0} MB");
+    }
+    store.close().await;
     Ok(())
 }

@@ -66,7 +66,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Ingest(args) => ingest::run(&configure(&args.config)?, &args).await,
         Command::BenchParse(args) => bench::parse(&args),
-        Command::BenchMatch(args) => bench_match::run(&args),
+        Command::BenchMatch(args) => bench_match::run(&args).await,
     }
 }
 

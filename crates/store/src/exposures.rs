@@ -20,7 +20,7 @@ use crate::{Result, Store, StoreError, corrupt, on_pool};
 use chrono::{DateTime, NaiveDate, Utc};
 use openwarp_advisory::applicability::Estate;
 use openwarp_advisory::cpe::Wfn;
-use openwarp_advisory::model::{Affected, KevEntry, Severity, SourceRecord};
+use openwarp_advisory::model::{Affected, BoolOp, KevEntry, Severity, SourceRecord};
 use openwarp_core::{OrgId, UserId};
 use openwarp_matching::explain::{Facts, line};
 use openwarp_matching::inventory::InventoryItem;
@@ -436,8 +436,16 @@ impl Store {
                 Affected::Nvd(c) => Some(c),
                 _ => None,
             })
+            // Only configurations with AND or negation look past the item
+            // itself; any criteria in them may be met by another item.
+            .filter(|c| {
+                c.operator == Some(BoolOp::And)
+                    || c.negate
+                    || c.nodes
+                        .iter()
+                        .any(|n| n.operator == BoolOp::And || n.negate)
+            })
             .flat_map(|c| c.nodes.iter().flat_map(|n| &n.cpe_match))
-            .filter(|m| !m.vulnerable)
             .filter_map(|m| cpe_key_of(&m.criteria))
             .collect();
         if platform_keys.is_empty() || orgs.is_empty() {

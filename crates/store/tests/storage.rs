@@ -1673,6 +1673,82 @@ mod matching {
         }
     }
 
+    const ESP32: &[u8] = include_bytes!(
+        "../../advisory/tests/fixtures/nvd/nvd_api_esp32_firmware_on_hardware_bounds.json"
+    );
+
+    /// An AND configuration is met by two items of the same member, found
+    /// through the index whichever criteria (vulnerable or platform) each meets.
+    #[tokio::test]
+    async fn and_configurations_see_the_rest_of_the_members_estate() {
+        for db in all_backends().await {
+            let s = &db.store;
+            let name = db.backend().name();
+            let a = s
+                .create_org(&draft("Crawley Borough Council", "district_borough"), t0())
+                .await
+                .expect("org");
+            let b = s
+                .create_org(&draft("Horsham District Council", "district_borough"), t0())
+                .await
+                .expect("org");
+            let cpe = |c: &str| {
+                ItemFields {
+                    cpe: Some(c.into()),
+                    ..ItemFields::default()
+                }
+                .validate()
+                .expect("valid")
+            };
+            let idf = cpe("cpe:2.3:a:espressif:esp-idf:4.1:*:*:*:*:*:*:*");
+            let board = cpe("cpe:2.3:h:espressif:esp32:-:*:*:*:*:*:*:*");
+            // Both halves in one estate; only the software half in another.
+            s.add_items(a.id, &[idf.clone(), board.clone()], "manual", None, t0())
+                .await
+                .expect("add");
+            s.add_items(b.id, std::slice::from_ref(&idf), "manual", None, t0())
+                .await
+                .expect("add");
+            // As published (board = platform), and with both halves vulnerable.
+            let mut recs = records(ESP32);
+            let mut both = recs.clone();
+            for r in &mut both {
+                r.vuln_id = "CVE-2020-99999".into();
+                r.record_id = "CVE-2020-99999".into();
+                for aff in &mut r.affected {
+                    if let openwarp_advisory::Affected::Nvd(c) = aff {
+                        for m in c.nodes.iter_mut().flat_map(|n| n.cpe_match.iter_mut()) {
+                            m.vulnerable = true;
+                        }
+                    }
+                }
+            }
+            recs.extend(both);
+            s.upsert_records(&recs, &mut KnownRecords::default(), t0())
+                .await
+                .expect("ingest");
+            let xs = active(s, a.id).await;
+            let mut got: Vec<(String, String)> = xs
+                .iter()
+                .map(|x| (x.vuln_id.clone(), x.item_name.clone()))
+                .collect();
+            got.sort();
+            assert_eq!(
+                got,
+                vec![
+                    ("CVE-2020-13595".into(), "espressif esp-idf".into()),
+                    ("CVE-2020-99999".into(), "espressif esp-idf".into()),
+                    ("CVE-2020-99999".into(), "espressif esp32".into()),
+                ],
+                "{name}"
+            );
+            assert!(
+                active(s, b.id).await.is_empty(),
+                "{name}: half an AND is not enough"
+            );
+        }
+    }
+
     #[tokio::test]
     async fn members_sharing_a_supplier_are_found_by_name() {
         for db in all_backends().await {

@@ -340,7 +340,12 @@ async fn detail_page(
         kev: x.kev,
         epss: x
             .epss_percentile
-            .map(|p| format!("higher than {:.0}% of all CVEs", p * 100.0))
+            .map(|p| {
+                format!(
+                    "higher than {:.1}% of all scored CVEs",
+                    (p * 1000.0).floor() / 10.0
+                )
+            })
             .unwrap_or_default(),
         status_by: x.status_by.clone().unwrap_or_default(),
         status_at: x.status_at.map(timestamp).unwrap_or_default(),
