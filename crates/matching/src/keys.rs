@@ -22,23 +22,66 @@ use std::collections::BTreeSet;
 /// Lower case, with every run of spaces, `_` and `-` made one `_`, and
 /// CPE quoting removed: `Exchange Server` → `exchange_server`, `pan-os` → `pan_os`.
 pub fn norm(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut gap = false;
-    for c in text.trim().chars() {
-        if c == '\\' {
-            continue;
+    NormChars::new(text).collect()
+}
+
+/// Whether `raw` normalises to `normed` (as [`norm`] would give it), without
+/// allocating: the matcher asks this for every statement of every candidate pair.
+pub fn norm_eq(raw: &str, normed: &str) -> bool {
+    NormChars::new(raw).eq(normed.chars())
+}
+
+/// The characters of [`norm`], lazily.
+struct NormChars<'a> {
+    chars: std::str::Chars<'a>,
+    /// Lower-case expansion of the current character still to emit.
+    pending: Option<std::char::ToLowercase>,
+    started: bool,
+    gap: bool,
+}
+
+impl<'a> NormChars<'a> {
+    fn new(text: &'a str) -> NormChars<'a> {
+        NormChars {
+            chars: text.trim().chars(),
+            pending: None,
+            started: false,
+            gap: false,
         }
-        if c.is_whitespace() || c == '_' || c == '-' {
-            gap = !out.is_empty();
-            continue;
-        }
-        if gap {
-            out.push('_');
-            gap = false;
-        }
-        out.extend(c.to_lowercase());
     }
-    out
+}
+
+impl Iterator for NormChars<'_> {
+    type Item = char;
+
+    fn next(&mut self) -> Option<char> {
+        if let Some(p) = &mut self.pending {
+            if let Some(c) = p.next() {
+                return Some(c);
+            }
+            self.pending = None;
+        }
+        loop {
+            let c = self.chars.next()?;
+            if c == '\\' {
+                continue;
+            }
+            if c.is_whitespace() || c == '_' || c == '-' {
+                self.gap = self.started;
+                continue;
+            }
+            let mut lower = c.to_lowercase();
+            if self.gap {
+                self.gap = false;
+                self.pending = Some(lower);
+                return Some('_');
+            }
+            self.started = true;
+            let first = lower.next();
+            self.pending = Some(lower);
+            return first;
+        }
+    }
 }
 
 fn pair_key(prefix: &str, vendor: &str, product: &str) -> Option<String> {
@@ -58,6 +101,27 @@ pub fn cpe_key(wfn: &Wfn) -> Option<String> {
 /// `cpe:` key of a CPE name given as a string (formatted or URI binding).
 pub fn cpe_key_of(cpe: &str) -> Option<String> {
     Wfn::parse(cpe).ok().as_ref().and_then(cpe_key)
+}
+
+/// Whether a CPE name (formatted string or URI) names this normalised vendor
+/// and product. Plain formatted strings are compared in place; anything
+/// else is parsed.
+pub fn cpe_names(cpe: &str, vendor: &str, product: &str) -> bool {
+    let mut parts = cpe.split(':');
+    if !cpe.contains('\\')
+        && let (Some("cpe"), Some("2.3"), Some(_), Some(v), Some(p)) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        )
+        && !v.contains(['*', '?'])
+        && !p.contains(['*', '?'])
+    {
+        return norm_eq(v, vendor) && norm_eq(p, product);
+    }
+    cpe_key_of(cpe).is_some_and(|k| k == format!("cpe:{vendor}:{product}"))
 }
 
 /// `name:` key of a vendor and product given as text.
@@ -174,6 +238,14 @@ pub fn item_keys(item: &ItemFields) -> BTreeSet<String> {
 mod tests {
     use super::*;
     use openwarp_advisory::model::{BoolOp, CpeMatch, NvdConfiguration, NvdNode};
+
+    proptest::proptest! {
+        #[test]
+        fn norm_eq_agrees_with_norm(a in "[ a-zA-Z_\\-\\\\.0-9ÄÉß]{0,12}", b in "[ a-zA-Z_\\-.0-9]{0,12}") {
+            proptest::prop_assert!(norm_eq(&a, &norm(&a)));
+            proptest::prop_assert_eq!(norm_eq(&a, &norm(&b)), norm(&a) == norm(&b));
+        }
+    }
 
     #[test]
     fn normalisation_meets_cpe_names() {

@@ -20,7 +20,9 @@
 //! never silence. Rejected and withdrawn records say nothing.
 
 use crate::inventory::InventoryItem;
-use crate::keys::{cpe_key, is_live, name_key, norm};
+use crate::keys::{
+    cpe_key, cpe_names, is_live, item_keys, name_key, norm, norm_eq, statement_keys,
+};
 use crate::purl::{Purl, collection_package_key, osv_package_key};
 use openwarp_advisory::applicability::{Estate, applies, describe};
 use openwarp_advisory::cpe::{AttrValue, Wfn, is_match};
@@ -31,6 +33,7 @@ use openwarp_advisory::model::{
 use openwarp_advisory::ranges::{OsvVerdict, cve5_status, osv_verdict};
 use openwarp_advisory::version::Version;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 
 /// One statement from one source that bears on one item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -96,9 +99,13 @@ pub struct PreparedItem<'a> {
     pub item: &'a InventoryItem,
     wfn: Option<Wfn>,
     cpe_key: Option<String>,
-    name_key: Option<String>,
     package_key: Option<String>,
     version: Option<Version>,
+    /// Normalised vendor and product (from the CPE, else the text), for
+    /// allocation-free comparisons.
+    pair: Option<(String, String)>,
+    /// The item's index keys.
+    keys: BTreeSet<String>,
 }
 
 fn text_wfn(vendor: &str, product: &str, version: Option<&str>) -> Option<Wfn> {
@@ -128,12 +135,18 @@ impl<'a> PreparedItem<'a> {
             (Some(v), Some(p), None) => name_key(v, p),
             _ => None,
         };
+        let pair = name_key.as_deref().and_then(|k| {
+            let rest = k.strip_prefix("name:")?;
+            let (v, p) = rest.split_once(':')?;
+            Some((v.to_string(), p.to_string()))
+        });
         PreparedItem {
             item,
+            keys: item_keys(f),
+            pair,
             package_key: f.package().map(|p| p.key()),
             wfn,
             cpe_key,
-            name_key,
             version,
         }
     }
@@ -168,6 +181,40 @@ fn ev(r: &SourceRecord, statement: String, why: String) -> Evidence {
 /// names of the member's whole inventory (for platform criteria). `None`
 /// when no statement bears on the item, or only VEX clearances do.
 pub fn assess(records: &[SourceRecord], item: &PreparedItem, estate: &Estate) -> Option<Finding> {
+    assess_compiled(&Compiled::new(records), item, estate)
+}
+
+/// An advisory's live statements, each with its index keys, read once so
+/// that many items can be assessed against it cheaply: a statement is only
+/// looked at for items sharing one of its keys (keys decide identity exactly
+/// as the per-source rules do; see [`crate::keys`]).
+#[derive(Debug)]
+pub struct Compiled<'r> {
+    statements: Vec<(&'r SourceRecord, &'r Affected, BTreeSet<String>)>,
+}
+
+impl<'r> Compiled<'r> {
+    pub fn new(records: &'r [SourceRecord]) -> Compiled<'r> {
+        let statements = records
+            .iter()
+            .filter(|r| is_live(r))
+            .flat_map(|r| {
+                r.affected
+                    .iter()
+                    .filter(|a| !matches!(a, Affected::Kev { .. }))
+                    .map(move |a| (r, a, statement_keys(a)))
+            })
+            .collect();
+        Compiled { statements }
+    }
+}
+
+/// [`assess`] over a compiled advisory.
+pub fn assess_compiled(
+    advisory: &Compiled,
+    item: &PreparedItem,
+    estate: &Estate,
+) -> Option<Finding> {
     let mut c = Collector {
         affected: Vec::new(),
         unknown: Vec::new(),
@@ -176,15 +223,16 @@ pub fn assess(records: &[SourceRecord], item: &PreparedItem, estate: &Estate) ->
         fixes: Vec::new(),
         fixed_versions: Vec::new(),
     };
-    for r in records.iter().filter(|r| is_live(r)) {
-        for a in &r.affected {
-            match a {
-                Affected::Nvd(config) => nvd(&mut c, r, config, item, estate),
-                Affected::Cve5(entry) => cve5(&mut c, r, entry, item),
-                Affected::Osv(entry) => osv(&mut c, r, entry, item),
-                Affected::Csaf(product) => csaf(&mut c, r, product, item),
-                Affected::Kev { .. } => {}
-            }
+    for (r, a, keys) in &advisory.statements {
+        if keys.is_disjoint(&item.keys) {
+            continue;
+        }
+        match a {
+            Affected::Nvd(config) => nvd(&mut c, r, config, item, estate),
+            Affected::Cve5(entry) => cve5(&mut c, r, entry, item),
+            Affected::Osv(entry) => osv(&mut c, r, entry, item),
+            Affected::Csaf(product) => csaf(&mut c, r, product, item),
+            Affected::Kev { .. } => {}
         }
     }
     let verdict = if !c.cleared.is_empty() && !c.csaf_affected_exact {
@@ -278,22 +326,22 @@ fn nvd(
 
 /// Whether a CVE 5 entry is about the item's product.
 fn cve5_names(entry: &Cve5Affected, item: &PreparedItem) -> bool {
-    let by_cpe = item.cpe_key.is_some()
-        && entry
-            .cpes
-            .iter()
-            .any(|x| crate::keys::cpe_key_of(x) == item.cpe_key);
-    let by_name = item.name_key.is_some()
-        && match (&entry.vendor, &entry.product) {
-            (Some(v), Some(p)) => name_key(v, p) == item.name_key,
-            _ => false,
-        };
-    let by_package = item.package_key.is_some()
+    if let Some((v, p)) = &item.pair {
+        if item.cpe_key.is_some() && entry.cpes.iter().any(|x| cpe_names(x, v, p)) {
+            return true;
+        }
+        if let (Some(ev), Some(ep)) = (&entry.vendor, &entry.product)
+            && norm_eq(ev, v)
+            && norm_eq(ep, p)
+        {
+            return true;
+        }
+    }
+    item.package_key.is_some()
         && match (&entry.collection_url, &entry.package_name) {
             (Some(u), Some(n)) => collection_package_key(u, n) == item.package_key,
             _ => false,
-        };
-    by_cpe || by_name || by_package
+        }
 }
 
 fn describe_cve5_version(e: &Cve5Version) -> String {
@@ -381,10 +429,10 @@ fn osv(c: &mut Collector, r: &SourceRecord, entry: &OsvAffected, item: &Prepared
                 .map(|p| p.key())
                 == item.package_key);
     let by_cpe = item.cpe_key.is_some()
-        && entry
-            .cpes
-            .iter()
-            .any(|x| crate::keys::cpe_key_of(x) == item.cpe_key);
+        && item
+            .pair
+            .as_ref()
+            .is_some_and(|(v, p)| entry.cpes.iter().any(|x| cpe_names(x, v, p)));
     if !by_package && !by_cpe {
         return;
     }
@@ -539,9 +587,9 @@ fn csaf_covers(p: &CsafProductStatus, item: &PreparedItem) -> Option<Option<bool
             }
         }
     }
-    if let (Some(vendor), Some(product)) = (&p.vendor, &p.product)
-        && item.name_key.is_some()
-        && name_key(vendor, product) == item.name_key
+    if let (Some(vendor), Some(product), Some((iv, ip))) = (&p.vendor, &p.product, &item.pair)
+        && norm_eq(vendor, iv)
+        && norm_eq(product, ip)
     {
         return Some(match (&p.version, v) {
             (None, _) => Some(true),

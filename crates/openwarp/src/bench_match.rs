@@ -25,7 +25,7 @@ use openwarp_advisory::parse::parse_any;
 use openwarp_feeds::{decompress, expand_paths};
 use openwarp_matching::inventory::{InventoryItem, ItemFields};
 use openwarp_matching::keys::{advisory_keys, item_keys, statements_only};
-use openwarp_matching::matcher::{PreparedItem, assess};
+use openwarp_matching::matcher::{Compiled, PreparedItem, assess_compiled};
 use openwarp_matching::priority::{Signals, rank};
 use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
@@ -274,8 +274,8 @@ fn generate(products: &[Product], orgs: usize, per_org: usize, seed: u64) -> Est
 }
 
 /// Assess one (advisory, item) pair and rank it, as the store does.
-fn decide(records: &[SourceRecord], item: &PreparedItem, names: &Names) -> bool {
-    match assess(records, item, names) {
+fn decide(advisory: &Compiled, item: &PreparedItem, names: &Names) -> bool {
+    match assess_compiled(advisory, item, names) {
         Some(finding) => {
             let signals = Signals {
                 internet_facing: item.item.fields.internet_facing,
@@ -377,27 +377,28 @@ pub async fn run(args: &BenchMatchArgs) -> anyhow::Result<()> {
     );
     let no_names = Names::default();
 
-    // Full re-match.
+    // Full re-match: advisory by advisory (each read once), every item that
+    // shares a key with it, as the store's full and incremental paths do.
     let started = Instant::now();
     let prepared: Vec<PreparedItem> = estate.items.iter().map(PreparedItem::new).collect();
     let mut pairs = 0u64;
     let mut exposures = 0u64;
-    let mut exposed_items = 0u64;
-    for p in &prepared {
-        let names = estate.names.get(&p.item.org_id).unwrap_or(&no_names);
-        let mut any = false;
-        for v in candidates_of_item(&corpus, p.item) {
-            let Some((_, records)) = corpus.vulns.get(v) else {
-                continue;
-            };
+    let mut exposed = vec![false; prepared.len()];
+    for (_, records) in &corpus.vulns {
+        let compiled = Compiled::new(records);
+        for i in items_of_advisory(&estate, records) {
+            let Some(p) = prepared.get(i) else { continue };
+            let names = estate.names.get(&p.item.org_id).unwrap_or(&no_names);
             pairs += 1;
-            if decide(records, p, names) {
+            if decide(&compiled, p, names) {
                 exposures += 1;
-                any = true;
+                if let Some(e) = exposed.get_mut(i) {
+                    *e = true;
+                }
             }
         }
-        exposed_items += u64::from(any);
     }
+    let exposed_items = exposed.iter().filter(|&&e| e).count();
     let full = started.elapsed();
     println!(
         "full re-match: {:.2} s for {} candidate pairs -> {} exposures on {} items ({:.1} µs per pair)",
@@ -417,13 +418,14 @@ pub async fn run(args: &BenchMatchArgs) -> anyhow::Result<()> {
             continue;
         };
         let t = Instant::now();
+        let compiled = Compiled::new(records);
         for i in items_of_advisory(&estate, records) {
             let Some(item) = estate.items.get(i) else {
                 continue;
             };
             let p = PreparedItem::new(item);
             let names = estate.names.get(&item.org_id).unwrap_or(&no_names);
-            adv_hits += usize::from(decide(records, &p, names));
+            adv_hits += usize::from(decide(&compiled, &p, names));
         }
         adv_times.push(t.elapsed());
     }
@@ -449,7 +451,7 @@ pub async fn run(args: &BenchMatchArgs) -> anyhow::Result<()> {
         let names = estate.names.get(&item.org_id).unwrap_or(&no_names);
         for v in candidates_of_item(&corpus, item) {
             if let Some((_, records)) = corpus.vulns.get(v) {
-                std::hint::black_box(decide(records, &p, names));
+                std::hint::black_box(decide(&Compiled::new(records), &p, names));
             }
         }
         item_times.push(t.elapsed());
