@@ -25,7 +25,7 @@ use openwarp_core::{OrgId, UserId};
 use openwarp_matching::explain::{Facts, line};
 use openwarp_matching::inventory::InventoryItem;
 use openwarp_matching::keys::{cpe_key_of, statements_only};
-use openwarp_matching::matcher::{Finding, PreparedItem, Verdict, assess};
+use openwarp_matching::matcher::{Compiled, Finding, PreparedItem, Verdict, assess_compiled};
 use openwarp_matching::priority::{Priority, Ranking, Signals, rank};
 use openwarp_matching::status::ExposureStatus;
 use serde::Serialize;
@@ -525,6 +525,7 @@ impl Store {
             .map(|e| ((e.item_id, e.vuln_id.clone()), e.first_seen))
             .collect();
         let mut prepared: HashMap<i64, PreparedItem> = HashMap::new();
+        let mut compiled: HashMap<&str, Compiled> = HashMap::new();
         for (vuln, item_id) in &pairs {
             let (Some(f), Some(stored)) = (facts.get(vuln), items.get(item_id)) else {
                 continue;
@@ -535,7 +536,10 @@ impl Store {
                 .or_insert_with(|| PreparedItem::new(item));
             let estate = estates.get(&item.org_id).unwrap_or(&no_estate);
             counts.assessed += 1;
-            let Some(finding) = assess(&f.records, p, estate) else {
+            let advisory = compiled
+                .entry(vuln.as_str())
+                .or_insert_with(|| Compiled::new(&f.records));
+            let Some(finding) = assess_compiled(advisory, p, estate) else {
                 continue;
             };
             let signals = Signals {
