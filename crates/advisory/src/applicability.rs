@@ -17,9 +17,10 @@
 //! The result carries the evidence: which criteria matched which name, so a
 //! member can always see why they were told.
 
-use crate::cpe::{AttrValue, Wfn, is_match};
+use crate::cpe::{Wfn, is_match, is_match_except_version};
 use crate::model::{BoolOp, CpeMatch, NvdConfiguration, NvdNode};
 use crate::version::{Range, Version, is_placeholder};
+use std::cell::OnceCell;
 use std::collections::HashMap;
 
 /// Why a configuration applies to an item.
@@ -193,30 +194,21 @@ fn certainly_not(m: &CpeMatch, name: &Named) -> bool {
     }
 }
 
-fn matches_named(m: &CpeMatch, name: &Named) -> bool {
-    if certainly_not(m, name) {
-        return false;
-    }
-    // Bounds first: comparing versions is cheaper than parsing the criteria.
-    if is_ranged(m) {
-        match &name.parsed {
-            Some(v) if range_of(m).contains(v) => {}
-            _ => return false,
-        }
-    }
-    cpe_match_matches(m, name.wfn)
-}
-
 /// Whether one `cpeMatch` matches one CPE name.
 pub fn cpe_match_matches(m: &CpeMatch, name: &Wfn) -> bool {
-    let Ok(criteria) = Wfn::parse(&m.criteria) else {
-        return false;
-    };
+    match Wfn::parse(&m.criteria) {
+        Ok(criteria) => match_parsed(m, &criteria, name),
+        Err(_) => false,
+    }
+}
+
+/// [`cpe_match_matches`] with the criteria already parsed.
+fn match_parsed(m: &CpeMatch, criteria: &Wfn, name: &Wfn) -> bool {
     if !is_ranged(m) {
-        return is_match(&criteria, name);
+        return is_match(criteria, name);
     }
     // Bounds apply to the name's version: compare everything else by CPE
-    // rules with the version left open, then the version by range.
+    // rules, then the version by range.
     let Some(version) = name
         .version()
         .unquoted()
@@ -224,25 +216,58 @@ pub fn cpe_match_matches(m: &CpeMatch, name: &Wfn) -> bool {
     else {
         return false;
     };
-    let (Ok(open_criteria), Ok(open_name)) = (
-        criteria.with_version(AttrValue::Any),
-        name.clone().with_version(AttrValue::Any),
-    ) else {
-        return false;
-    };
-    is_match(&open_criteria, &open_name)
-        && Range {
-            start_including: m.version_start_including.as_deref(),
-            start_excluding: m.version_start_excluding.as_deref(),
-            end_including: m.version_end_including.as_deref(),
-            end_excluding: m.version_end_excluding.as_deref(),
+    is_match_except_version(criteria, name) && range_of(m).contains(&version)
+}
+
+/// An NVD configuration with each criteria parsed at most once, however
+/// many items it is checked against.
+#[derive(Debug)]
+pub struct CompiledConfig<'c> {
+    config: &'c NvdConfiguration,
+    /// Per node, per match: the parsed criteria (`None` when unreadable).
+    parsed: Vec<Vec<OnceCell<Option<Wfn>>>>,
+}
+
+impl<'c> CompiledConfig<'c> {
+    pub fn new(config: &'c NvdConfiguration) -> CompiledConfig<'c> {
+        CompiledConfig {
+            config,
+            parsed: config
+                .nodes
+                .iter()
+                .map(|n| n.cpe_match.iter().map(|_| OnceCell::new()).collect())
+                .collect(),
         }
-        .contains(&version)
+    }
+
+    fn criteria(&self, node: usize, at: usize) -> Option<&Wfn> {
+        let cell = self.parsed.get(node)?.get(at)?;
+        let m = self.config.nodes.get(node)?.cpe_match.get(at)?;
+        cell.get_or_init(|| Wfn::parse(&m.criteria).ok()).as_ref()
+    }
+
+    /// Whether match `at` of node `node` matches `name`.
+    fn matches(&self, node: usize, at: usize, m: &CpeMatch, name: &Named) -> bool {
+        if certainly_not(m, name) {
+            return false;
+        }
+        // Bounds first: comparing versions is cheaper than parsing the criteria.
+        if is_ranged(m) {
+            match &name.parsed {
+                Some(v) if range_of(m).contains(v) => {}
+                _ => return false,
+            }
+        }
+        self.criteria(node, at)
+            .is_some_and(|c| match_parsed(m, c, name.wfn))
+    }
 }
 
 /// A node's truth over the estate, and the vulnerable matches of `item`
 /// that made it true (empty when negated or satisfied by platforms only).
 fn eval_node<'n>(
+    cc: &CompiledConfig<'n>,
+    index: usize,
     node: &'n NvdNode,
     item: &Named,
     estate: &Estate,
@@ -252,13 +277,14 @@ fn eval_node<'n>(
     let results: Vec<bool> = node
         .cpe_match
         .iter()
-        .map(|m| {
-            if m.vulnerable && matches_named(m, item) {
+        .enumerate()
+        .map(|(at, m)| {
+            if m.vulnerable && cc.matches(index, at, m, item) {
                 hits_item.push(m);
                 true
             } else if estate
                 .candidates(&m.criteria)
-                .any(|n| matches_named(m, &Named::new(n)))
+                .any(|n| cc.matches(index, at, m, &Named::new(n)))
             {
                 if !m.vulnerable {
                     platforms.push(describe(m));
@@ -283,6 +309,12 @@ fn eval_node<'n>(
 /// Whether `config` applies to `item`, given everything else in the estate
 /// (`estate` may include `item`). `None` when it does not.
 pub fn applies(config: &NvdConfiguration, item: &Wfn, estate: &Estate) -> Option<NvdEvidence> {
+    applies_compiled(&CompiledConfig::new(config), item, estate)
+}
+
+/// [`applies`] over a compiled configuration (for checking many items).
+pub fn applies_compiled(cc: &CompiledConfig, item: &Wfn, estate: &Estate) -> Option<NvdEvidence> {
+    let config = cc.config;
     let item = Named::new(item);
     // Without AND or negation anywhere, one vulnerable match of the item
     // satisfies the configuration and the rest of the estate cannot matter.
@@ -297,8 +329,15 @@ pub fn applies(config: &NvdConfiguration, item: &Wfn, estate: &Estate) -> Option
     let hit = config
         .nodes
         .iter()
-        .flat_map(|n| &n.cpe_match)
-        .find(|m| m.vulnerable && matches_named(m, &item))?;
+        .enumerate()
+        .flat_map(|(i, n)| {
+            n.cpe_match
+                .iter()
+                .enumerate()
+                .map(move |(at, m)| (i, at, m))
+        })
+        .find(|&(i, at, m)| m.vulnerable && cc.matches(i, at, m, &item))
+        .map(|(_, _, m)| m)?;
     if simple {
         return Some(NvdEvidence {
             vulnerable: describe(hit),
@@ -310,7 +349,8 @@ pub fn applies(config: &NvdConfiguration, item: &Wfn, estate: &Estate) -> Option
     let nodes: Vec<_> = config
         .nodes
         .iter()
-        .map(|n| eval_node(n, &item, estate))
+        .enumerate()
+        .map(|(i, n)| eval_node(cc, i, n, &item, estate))
         .collect();
     let satisfied = match config.operator {
         Some(BoolOp::And) => !nodes.is_empty() && nodes.iter().all(|(ok, ..)| *ok),
@@ -407,8 +447,17 @@ mod tests {
                 };
                 for n in names {
                     let w = cpe(n);
+                    let config = NvdConfiguration {
+                        operator: None,
+                        negate: false,
+                        nodes: vec![NvdNode {
+                            operator: BoolOp::Or,
+                            negate: false,
+                            cpe_match: vec![m.clone()],
+                        }],
+                    };
                     assert_eq!(
-                        matches_named(&m, &Named::new(&w)),
+                        CompiledConfig::new(&config).matches(0, 0, &m, &Named::new(&w)),
                         cpe_match_matches(&m, &w),
                         "{c} (bounded: {bounded}) vs {n}"
                     );

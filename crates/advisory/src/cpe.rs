@@ -523,6 +523,21 @@ pub fn is_match(pattern: &Wfn, candidate: &Wfn) -> bool {
         .all(|r| matches!(r, Relation::Superset | Relation::Equal))
 }
 
+/// [`is_match`] with the version left out: what NVD range criteria need,
+/// since their bounds decide the version. Equivalent to matching both names
+/// with their versions set to ANY, without building either.
+pub fn is_match_except_version(pattern: &Wfn, candidate: &Wfn) -> bool {
+    let version = Attribute::Version.index();
+    (0..11).filter(|&i| i != version).all(|i| {
+        match (pattern.attrs.get(i), candidate.attrs.get(i)) {
+            (Some(s), Some(t)) => {
+                matches!(compare_attr(s, t), Relation::Superset | Relation::Equal)
+            }
+            _ => false,
+        }
+    })
+}
+
 // ---------------------------------------------------------------------------
 // Value strings as logical characters.
 

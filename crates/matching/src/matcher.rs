@@ -24,7 +24,9 @@ use crate::keys::{
     cpe_key, cpe_names, is_live, item_keys, name_key, norm, norm_eq, statement_keys,
 };
 use crate::purl::{Purl, collection_package_key, osv_package_key};
-use openwarp_advisory::applicability::{Estate, applies, describe};
+use openwarp_advisory::applicability::{
+    CompiledConfig, Estate, applies, applies_compiled, describe,
+};
 use openwarp_advisory::cpe::{AttrValue, Wfn, is_match};
 use openwarp_advisory::model::{
     Affected, CpeMatch, CsafProductStatus, CsafStatus, Cve5Affected, Cve5Version, NvdConfiguration,
@@ -190,7 +192,16 @@ pub fn assess(records: &[SourceRecord], item: &PreparedItem, estate: &Estate) ->
 /// as the per-source rules do; see [`crate::keys`]).
 #[derive(Debug)]
 pub struct Compiled<'r> {
-    statements: Vec<(&'r SourceRecord, &'r Affected, BTreeSet<String>)>,
+    statements: Vec<Statement<'r>>,
+}
+
+#[derive(Debug)]
+struct Statement<'r> {
+    record: &'r SourceRecord,
+    affected: &'r Affected,
+    keys: BTreeSet<String>,
+    /// NVD configurations, with criteria parsed once.
+    nvd: Option<CompiledConfig<'r>>,
 }
 
 impl<'r> Compiled<'r> {
@@ -202,7 +213,15 @@ impl<'r> Compiled<'r> {
                 r.affected
                     .iter()
                     .filter(|a| !matches!(a, Affected::Kev { .. }))
-                    .map(move |a| (r, a, statement_keys(a)))
+                    .map(move |a| Statement {
+                        record: r,
+                        affected: a,
+                        keys: statement_keys(a),
+                        nvd: match a {
+                            Affected::Nvd(config) => Some(CompiledConfig::new(config)),
+                            _ => None,
+                        },
+                    })
             })
             .collect();
         Compiled { statements }
@@ -223,12 +242,17 @@ pub fn assess_compiled(
         fixes: Vec::new(),
         fixed_versions: Vec::new(),
     };
-    for (r, a, keys) in &advisory.statements {
-        if keys.is_disjoint(&item.keys) {
+    for st in &advisory.statements {
+        if st.keys.is_disjoint(&item.keys) {
             continue;
         }
-        match a {
-            Affected::Nvd(config) => nvd(&mut c, r, config, item, estate),
+        let r = st.record;
+        match st.affected {
+            Affected::Nvd(config) => {
+                if let Some(cc) = &st.nvd {
+                    nvd(&mut c, r, config, cc, item, estate);
+                }
+            }
             Affected::Cve5(entry) => cve5(&mut c, r, entry, item),
             Affected::Osv(entry) => osv(&mut c, r, entry, item),
             Affected::Csaf(product) => csaf(&mut c, r, product, item),
@@ -290,12 +314,13 @@ fn nvd(
     c: &mut Collector,
     r: &SourceRecord,
     config: &NvdConfiguration,
+    cc: &CompiledConfig,
     item: &PreparedItem,
     estate: &Estate,
 ) {
     let Some(wfn) = &item.wfn else { return };
     if item.version.is_some() {
-        if let Some(e) = applies(config, wfn, estate) {
+        if let Some(e) = applies_compiled(cc, wfn, estate) {
             let mut statement = e.vulnerable;
             if !e.platforms.is_empty() {
                 statement.push_str(&format!(" when running on {}", e.platforms.join(", ")));
