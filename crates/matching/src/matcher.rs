@@ -395,10 +395,23 @@ fn cve5(c: &mut Collector, r: &SourceRecord, entry: &Cve5Affected, item: &Prepar
     if !cve5_names(entry, item) {
         return;
     }
-    let who = if entry.container == "cna" {
-        "the CVE record".to_string()
-    } else {
-        format!("the CVE record ({})", entry.container)
+    // Decide first; words are only built for statements that count.
+    let why = match &item.version {
+        Some(v) if cve5_status(entry, v) == VersionStatus::Affected => {
+            Some(format!("version {} is affected", v.as_str()))
+        }
+        Some(_) => return,
+        None => {
+            let any_affected = entry.default_status == VersionStatus::Affected
+                || entry
+                    .versions
+                    .iter()
+                    .any(|e| e.status == VersionStatus::Affected);
+            if !any_affected {
+                return;
+            }
+            None
+        }
     };
     // The first version at which an affected range ends is the fix.
     for e in &entry.versions {
@@ -415,32 +428,32 @@ fn cve5(c: &mut Collector, r: &SourceRecord, entry: &Cve5Affected, item: &Prepar
             }
         }
     }
-    let ranges: Vec<String> = entry.versions.iter().map(describe_cve5_version).collect();
+    let who = if entry.container == "cna" {
+        "the CVE record".to_string()
+    } else {
+        format!("the CVE record ({})", entry.container)
+    };
+    const SHOWN: usize = 8;
+    let mut ranges: Vec<String> = entry
+        .versions
+        .iter()
+        .take(SHOWN)
+        .map(describe_cve5_version)
+        .collect();
+    if entry.versions.len() > SHOWN {
+        ranges.push(format!("and {} more", entry.versions.len() - SHOWN));
+    }
     let mut statement = format!("{who} lists {}", cve5_product(entry));
     if !ranges.is_empty() {
         statement.push_str(&format!(": {}", ranges.join("; ")));
     }
-    match &item.version {
-        Some(v) => {
-            if cve5_status(entry, v) == VersionStatus::Affected {
-                let why = format!("version {} is affected", v.as_str());
-                c.affected.push(ev(r, statement, why));
-            }
-        }
-        None => {
-            let any_affected = entry.default_status == VersionStatus::Affected
-                || entry
-                    .versions
-                    .iter()
-                    .any(|e| e.status == VersionStatus::Affected);
-            if any_affected {
-                c.unknown.push(ev(
-                    r,
-                    statement,
-                    "names this product; your inventory has no version to check".into(),
-                ));
-            }
-        }
+    match why {
+        Some(why) => c.affected.push(ev(r, statement, why)),
+        None => c.unknown.push(ev(
+            r,
+            statement,
+            "names this product; your inventory has no version to check".into(),
+        )),
     }
 }
 
@@ -461,6 +474,16 @@ fn osv(c: &mut Collector, r: &SourceRecord, entry: &OsvAffected, item: &Prepared
     if !by_package && !by_cpe {
         return;
     }
+    let decidable =
+        !entry.versions.is_empty() || entry.ranges.iter().any(|r| r.kind != OsvRangeKind::Git);
+    let why = match &item.version {
+        Some(v) => match osv_verdict(entry, v) {
+            OsvVerdict::Affected => Some(format!("version {} is affected", v.as_str())),
+            OsvVerdict::NotAffected | OsvVerdict::Undecidable(_) => return,
+        },
+        None if decidable => None,
+        None => return,
+    };
     let mut parts = Vec::new();
     for range in &entry.ranges {
         if range.kind == OsvRangeKind::Git {
@@ -488,29 +511,15 @@ fn osv(c: &mut Collector, r: &SourceRecord, entry: &OsvAffected, item: &Prepared
         "{} package {}: {}",
         entry.ecosystem,
         entry.name,
-        if parts.is_empty() {
-            "only commit ranges".to_string()
-        } else {
-            parts.join("; ")
-        }
+        parts.join("; ")
     );
-    match &item.version {
-        Some(v) => match osv_verdict(entry, v) {
-            OsvVerdict::Affected => {
-                let why = format!("version {} is affected", v.as_str());
-                c.affected.push(ev(r, statement, why));
-            }
-            OsvVerdict::NotAffected | OsvVerdict::Undecidable(_) => {}
-        },
-        None => {
-            if !parts.is_empty() {
-                c.unknown.push(ev(
-                    r,
-                    statement,
-                    "names this package; your inventory has no version to check".into(),
-                ));
-            }
-        }
+    match why {
+        Some(why) => c.affected.push(ev(r, statement, why)),
+        None => c.unknown.push(ev(
+            r,
+            statement,
+            "names this package; your inventory has no version to check".into(),
+        )),
     }
 }
 
