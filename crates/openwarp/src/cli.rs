@@ -63,6 +63,9 @@ pub struct BenchMatchArgs {
     /// Changed advisories and changed items to time.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub samples: u32,
+    /// Threads for the full re-match (the incremental timings use one).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub threads: u32,
     /// Also measure through a real database (a new, empty one: e.g.
     /// sqlite:///tmp/bench.db or a PostgreSQL URL): ingest the corpus, add
     /// every inventory, then time changed advisories and items end to end.
