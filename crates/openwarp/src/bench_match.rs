@@ -580,18 +580,12 @@ async fn through_store(
         stored_ids.extend(added.ids.iter().map(|&id| (org, id)));
     }
     let full = started.elapsed();
-    let exposures: i64 = {
-        let mut n = 0;
-        for org in org_ids.values() {
-            n += store
-                .list_exposures(*org, &openwarp_store::ExposureFilter::default())
-                .await?
-                .len() as i64;
-        }
-        n
-    };
+    let mut exposures = 0i64;
+    for org in org_ids.values() {
+        exposures += store.exposure_counts(*org).await?.iter().sum::<i64>();
+    }
     println!(
-        "store: added and matched {} items for {} organisations in {:.1} s ({} active exposures stored)",
+        "store: added and matched {} items for {} organisations in {:.1} s ({} open exposures stored)",
         stored_ids.len(),
         args.orgs,
         full.as_secs_f64(),
