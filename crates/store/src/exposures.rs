@@ -312,25 +312,19 @@ impl Store {
 
     /// Re-match every inventory against the whole corpus (after an upgrade
     /// of the matcher, say). Incremental matching makes this unnecessary in
-    /// normal running.
+    /// normal running. Goes advisory by advisory, so each advisory's
+    /// statements are read once however many members run what it names.
     pub async fn rematch_all(&self, now: DateTime<Utc>) -> Result<MatchCounts> {
-        let orgs: Vec<(i64,)> = on_pool!(self, |p| sqlx::query_as(
-            "SELECT DISTINCT org_id FROM inventory_items ORDER BY org_id"
+        let vulns: Vec<(String,)> = on_pool!(self, |p| {
+            sqlx::query_as(
+            "SELECT DISTINCT ak.vuln_id FROM advisory_keys ak JOIN inventory_keys ik ON ik.key = ak.key \
+             UNION SELECT DISTINCT vuln_id FROM exposures ORDER BY 1"
         )
         .fetch_all(p)
-        .await)?;
-        let mut counts = MatchCounts::default();
-        for (org,) in orgs {
-            let ids: Vec<(i64,)> = on_pool!(self, |p| sqlx::query_as(
-                "SELECT id FROM inventory_items WHERE org_id = $1 ORDER BY id"
-            )
-            .bind(org)
-            .fetch_all(p)
-            .await)?;
-            let ids: Vec<i64> = ids.into_iter().map(|(i,)| i).collect();
-            counts += self.match_items(OrgId(org), &ids, now).await?;
-        }
-        Ok(counts)
+        .await
+        })?;
+        let vulns: Vec<String> = vulns.into_iter().map(|(v,)| v).collect();
+        self.match_advisories(&vulns, now).await
     }
 
     /// Re-prioritise the exposures to these vulnerabilities (e.g. after new
