@@ -1746,6 +1746,15 @@ mod matching {
                 active(s, b.id).await.is_empty(),
                 "{name}: half an AND is not enough"
             );
+            // A full re-match finds the same and writes nothing.
+            let again = s.rematch_all(t0()).await.expect("rematch");
+            assert_eq!(
+                (again.new, again.changed, again.cleared),
+                (0, 0, 0),
+                "{name}"
+            );
+            assert!(again.assessed >= 4, "{name}: {again:?}");
+            assert_eq!(active(s, a.id).await.len(), 3);
         }
     }
 
