@@ -26,6 +26,8 @@ pub struct Facts<'a> {
     pub required_action: Option<&'a str>,
     /// When the member was first told (the clock for response times).
     pub first_seen: NaiveDate,
+    /// CISA's KEV due date, when listed.
+    pub kev_due: Option<NaiveDate>,
 }
 
 /// When an exposure at `priority` should be fixed, counted from `first_seen`.
@@ -112,7 +114,12 @@ pub fn line(f: &Facts, finding: &Finding, ranking: &Ranking) -> String {
     } else {
         capitalised(&action)
     };
-    let by = day(fix_by(f.first_seen, ranking.priority));
+    // CISA's deadline wins when it is still ahead and sooner than ours.
+    let ours = fix_by(f.first_seen, ranking.priority);
+    let by = match f.kev_due {
+        Some(due) if due >= f.first_seen && due < ours => format!("{} (CISA's deadline)", day(due)),
+        _ => day(ours),
+    };
     format!(
         "{title} {verb} your {which}: {}. {action} by {by}.",
         how_bad(f)
@@ -150,6 +157,7 @@ mod tests {
             exploited: true,
             required_action: Some("Apply updates per vendor instructions."),
             first_seen: NaiveDate::from_ymd_opt(2021, 12, 1).unwrap_or_default(),
+            kev_due: NaiveDate::from_ymd_opt(2021, 12, 24),
         }
     }
 
@@ -185,6 +193,7 @@ mod tests {
         );
         let quiet = Facts {
             exploited: false,
+            kev_due: None,
             required_action: None,
             severity: None,
             cvss: None,
@@ -205,6 +214,27 @@ mod tests {
             "CVE-2021-44228 affects your Payroll server (log4j 2.14.1): severity not yet published. \
              Apply the vendor's fix or mitigation by 1 Mar 2022."
         );
+    }
+
+    #[test]
+    fn a_sooner_cisa_deadline_still_ahead_is_the_date_given() {
+        let fresh = Facts {
+            kev_due: NaiveDate::from_ymd_opt(2021, 12, 10),
+            ..facts()
+        };
+        let p2 = Ranking {
+            priority: Priority::P2,
+            reasons: vec![],
+        };
+        let l = line(&fresh, &finding(Verdict::Affected, None), &p2);
+        assert!(l.ends_with("by 10 Dec 2021 (CISA's deadline)."), "{l}");
+        // A deadline already past when the member was told is not repeated.
+        let old = Facts {
+            kev_due: NaiveDate::from_ymd_opt(2021, 11, 1),
+            ..facts()
+        };
+        let l = line(&old, &finding(Verdict::Affected, None), &p2);
+        assert!(l.ends_with("by 15 Dec 2021."), "{l}");
     }
 
     #[test]

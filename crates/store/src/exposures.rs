@@ -562,6 +562,7 @@ impl Store {
                     exploited: signals.exploited,
                     required_action: f.kev.as_ref().map(|k| k.required_action.as_str()),
                     first_seen: seen.date_naive(),
+                    kev_due: f.kev.as_ref().and_then(|k| k.due_date),
                 },
                 &finding,
                 &ranking,
