@@ -226,6 +226,14 @@ impl<'r> Compiled<'r> {
             .collect();
         Compiled { statements }
     }
+
+    /// Every index key of the advisory's live statements.
+    pub fn keys(&self) -> BTreeSet<&str> {
+        self.statements
+            .iter()
+            .flat_map(|s| s.keys.iter().map(String::as_str))
+            .collect()
+    }
 }
 
 /// [`assess`] over a compiled advisory.

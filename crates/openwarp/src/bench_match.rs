@@ -393,7 +393,14 @@ pub async fn run(args: &BenchMatchArgs) -> anyhow::Result<()> {
                     let (mut pairs, mut exposures, mut hit) = (0u64, 0u64, Vec::new());
                     for (_, records) in part {
                         let compiled = Compiled::new(records);
-                        for i in items_of_advisory(estate, records) {
+                        let items: BTreeSet<usize> = compiled
+                            .keys()
+                            .into_iter()
+                            .filter_map(|k| estate.index.get(k))
+                            .flatten()
+                            .copied()
+                            .collect();
+                        for i in items {
                             let Some(p) = prepared.get(i) else { continue };
                             let names = estate.names.get(&p.item.org_id).unwrap_or(no_names);
                             pairs += 1;
