@@ -100,6 +100,26 @@ pub fn cpe_key(wfn: &Wfn) -> Option<String> {
 
 /// `cpe:` key of a CPE name given as a string (formatted or URI binding).
 pub fn cpe_key_of(cpe: &str) -> Option<String> {
+    // Plain formatted strings (no quoting, no wildcards in vendor and
+    // product) need no parse: the common case, and keys are computed for
+    // every criteria of every stored advisory.
+    let mut parts = cpe.split(':');
+    if !cpe.contains('\\')
+        && let (Some("cpe"), Some("2.3"), Some(part), Some(v), Some(p), Some(_)) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        )
+        && matches!(part, "a" | "o" | "h" | "*" | "-")
+        && ![v, p]
+            .iter()
+            .any(|x| x.is_empty() || *x == "-" || x.contains(['*', '?']))
+    {
+        return pair_key("cpe", v, p);
+    }
     Wfn::parse(cpe).ok().as_ref().and_then(cpe_key)
 }
 
@@ -244,6 +264,24 @@ mod tests {
         fn norm_eq_agrees_with_norm(a in "[ a-zA-Z_\\-\\\\.0-9ÄÉß]{0,12}", b in "[ a-zA-Z_\\-.0-9]{0,12}") {
             proptest::prop_assert!(norm_eq(&a, &norm(&a)));
             proptest::prop_assert_eq!(norm_eq(&a, &norm(&b)), norm(&a) == norm(&b));
+        }
+    }
+
+    #[test]
+    fn the_plain_path_agrees_with_parsing() {
+        for c in [
+            "cpe:2.3:a:apache:log4j:2.14.1:*:*:*:*:*:*:*",
+            "cpe:2.3:o:paloaltonetworks:pan-os:10.2.9:*:*:*:*:*:*:*",
+            "cpe:2.3:a:microsoft:.net_framework:4.8:*:*:*:*:*:*:*",
+            "cpe:2.3:a:Apache:Tomcat:9.0:*:*:*:*:*:*:*",
+            "cpe:2.3:a:gnome:gdk-pixbuf:*:*:*:*:*:*:*:*",
+            "cpe:2.3:a:vendor\\:x:prod:1:*:*:*:*:*:*:*",
+            "cpe:2.3:a:*:prod:1:*:*:*:*:*:*:*",
+            "cpe:2.3:a:-:prod:1:*:*:*:*:*:*:*",
+            "cpe:/a:apache:log4j:2.14.1",
+        ] {
+            let parsed = Wfn::parse(c).ok().as_ref().and_then(cpe_key);
+            assert_eq!(cpe_key_of(c), parsed, "{c}");
         }
     }
 
