@@ -14,6 +14,7 @@
 pub mod applicability;
 pub mod change;
 pub mod cpe;
+pub mod cpedict;
 pub mod csaf;
 pub mod cve5;
 pub mod cvss;

@@ -44,6 +44,18 @@ pub enum Command {
     /// member inventories: full re-match, one changed advisory, one changed
     /// item (nothing is stored).
     BenchMatch(BenchMatchArgs),
+    /// Load the NVD Official CPE Dictionary (CPE 2.3 XML; plain, .gz or .xz)
+    /// so inventory suggestions include products no advisory names yet.
+    CpeDictionary(CpeDictionaryArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CpeDictionaryArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// The dictionary file (e.g. official-cpe-dictionary_v2.3.xml.gz).
+    #[arg(value_name = "PATH")]
+    pub path: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -10,6 +10,7 @@ mod bench;
 mod bench_match;
 mod cli;
 mod config;
+mod cpe_dictionary;
 mod demo;
 mod demo_estate;
 mod failure;
@@ -67,6 +68,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Ingest(args) => ingest::run(&configure(&args.config)?, &args).await,
         Command::BenchParse(args) => bench::parse(&args),
         Command::BenchMatch(args) => bench_match::run(&args).await,
+        Command::CpeDictionary(args) => cpe_dictionary::run(&configure(&args.config)?, &args).await,
     }
 }
 

@@ -349,37 +349,68 @@ impl Store {
         Ok(rows.into_iter().map(|(o, n)| (OrgId(o), n)).collect())
     }
 
-    /// CPE vendor:product names seen in the corpus whose vendor or product
-    /// contains one of `tokens`, with how many advisories name each: the
-    /// resolver's candidates.
+    /// CPE vendor:product names whose vendor or product contains one of
+    /// `tokens`, at most `limit`: the resolver's candidates. Names from the
+    /// corpus carry how many advisories name them; names only the CPE
+    /// dictionary knows (see `upsert_cpe_products`) carry 0.
     pub async fn product_candidates(
         &self,
         tokens: &[String],
         limit: i64,
     ) -> Result<Vec<ProductName>> {
         let tokens: Vec<&String> = tokens.iter().filter(|t| t.len() >= 2).take(6).collect();
-        if tokens.is_empty() {
+        if tokens.is_empty() || limit <= 0 {
             return Ok(Vec::new());
         }
+        let patterns: Vec<String> = tokens
+            .iter()
+            .map(|t| {
+                let escaped = t
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_");
+                format!("%{escaped}%")
+            })
+            .collect();
         let rows: Vec<(String, i64)> = on_pool!(self, |p| {
             let mut qb = sqlx::QueryBuilder::new(
                 "SELECT key, COUNT(*) FROM advisory_keys WHERE key LIKE 'cpe:%' AND (",
             );
             let mut sep = qb.separated(" OR ");
-            for t in &tokens {
-                let escaped = t
-                    .replace('\\', "\\\\")
-                    .replace('%', "\\%")
-                    .replace('_', "\\_");
+            for pattern in &patterns {
                 sep.push("key LIKE ");
-                sep.push_bind_unseparated(format!("%{escaped}%"));
+                sep.push_bind_unseparated(pattern.clone());
                 sep.push_unseparated(" ESCAPE '\\'");
             }
             qb.push(") GROUP BY key ORDER BY COUNT(*) DESC LIMIT ");
             qb.push_bind(limit);
             qb.build_query_as().fetch_all(p).await
         })?;
-        Ok(rows
+        // Dictionary names, those matching the most tokens first.
+        let dictionary: Vec<(String, String)> = on_pool!(self, |p| {
+            let mut qb = sqlx::QueryBuilder::new("SELECT vendor, product FROM cpe_products WHERE ");
+            let mut sep = qb.separated(" OR ");
+            for pattern in &patterns {
+                sep.push("vendor LIKE ");
+                sep.push_bind_unseparated(pattern.clone());
+                sep.push_unseparated(" ESCAPE '\\' OR product LIKE ");
+                sep.push_bind_unseparated(pattern.clone());
+                sep.push_unseparated(" ESCAPE '\\'");
+            }
+            qb.push(" ORDER BY ");
+            let mut sum = qb.separated(" + ");
+            for pattern in &patterns {
+                sum.push("(CASE WHEN vendor LIKE ");
+                sum.push_bind_unseparated(pattern.clone());
+                sum.push_unseparated(" ESCAPE '\\' OR product LIKE ");
+                sum.push_bind_unseparated(pattern.clone());
+                sum.push_unseparated(" ESCAPE '\\' THEN 1 ELSE 0 END)");
+            }
+            qb.push(" DESC, vendor, product LIMIT ");
+            qb.push_bind(limit);
+            qb.build_query_as().fetch_all(p).await
+        })?;
+        let corpus: Vec<ProductName> = rows
             .into_iter()
             .filter_map(|(key, n)| {
                 let rest = key.strip_prefix("cpe:")?;
@@ -390,7 +421,12 @@ impl Store {
                     advisories: u32::try_from(n).unwrap_or(u32::MAX),
                 })
             })
-            .collect())
+            .collect();
+        Ok(merge_candidates(
+            corpus,
+            dictionary,
+            usize::try_from(limit).unwrap_or(usize::MAX),
+        ))
     }
 
     pub async fn add_supplier(
@@ -506,5 +542,73 @@ impl Store {
                 })
             })
             .collect()
+    }
+}
+
+/// Corpus names (most-mentioned first) and dictionary-only names (advisories
+/// 0), at most `limit` in all. A name in both keeps its advisory count; when
+/// both sources have more than fits, each gets at least half the room.
+fn merge_candidates(
+    corpus: Vec<ProductName>,
+    dictionary: Vec<(String, String)>,
+    limit: usize,
+) -> Vec<ProductName> {
+    let known: HashSet<(&str, &str)> = corpus
+        .iter()
+        .map(|c| (c.vendor.as_str(), c.product.as_str()))
+        .collect();
+    let extra: Vec<ProductName> = dictionary
+        .iter()
+        .filter(|(v, p)| !known.contains(&(v.as_str(), p.as_str())))
+        .map(|(vendor, product)| ProductName {
+            vendor: vendor.clone(),
+            product: product.clone(),
+            advisories: 0,
+        })
+        .collect();
+    let extra_room = extra
+        .len()
+        .min(limit.saturating_sub(corpus.len()).max(limit / 2));
+    let corpus_room = limit.saturating_sub(extra_room);
+    corpus
+        .into_iter()
+        .take(corpus_room)
+        .chain(extra.into_iter().take(extra_room))
+        .collect()
+}
+
+#[cfg(test)]
+mod candidate_tests {
+    use super::*;
+
+    fn name(vendor: &str, product: &str, advisories: u32) -> ProductName {
+        ProductName {
+            vendor: vendor.into(),
+            product: product.into(),
+            advisories,
+        }
+    }
+
+    #[test]
+    fn merge_keeps_counts_and_bounds_the_total() {
+        let corpus = vec![
+            name("microsoft", "exchange_server", 40),
+            name("microsoft", "windows", 9),
+        ];
+        let dict = vec![
+            ("microsoft".to_string(), "exchange_server".to_string()),
+            ("microsoft".to_string(), "exchange".to_string()),
+        ];
+        let merged = merge_candidates(corpus.clone(), dict.clone(), 10);
+        assert_eq!(
+            merged,
+            vec![
+                name("microsoft", "exchange_server", 40),
+                name("microsoft", "windows", 9),
+                name("microsoft", "exchange", 0),
+            ]
+        );
+        assert_eq!(merge_candidates(corpus.clone(), dict.clone(), 2).len(), 2);
+        assert!(merge_candidates(corpus, dict, 2).contains(&name("microsoft", "exchange", 0)));
     }
 }

@@ -21,6 +21,7 @@
 mod advisories;
 mod audit;
 mod auth;
+mod cpe_dictionary;
 pub mod crypto;
 mod exposures;
 mod feeds;

@@ -1819,4 +1819,61 @@ mod matching {
             assert!(s.list_suppliers(a.id).await.expect("list").is_empty());
         }
     }
+
+    /// Dictionary products load idempotently and widen the resolver's
+    /// candidates: a corpus name keeps its count, a dictionary-only name has 0.
+    #[tokio::test]
+    async fn cpe_dictionary_products_join_the_resolver_candidates() {
+        use openwarp_advisory::cpedict::DictionaryProduct;
+        let product = |vendor: &str, product: &str, title: &str| DictionaryProduct {
+            part: 'a',
+            vendor: vendor.into(),
+            product: product.into(),
+            title: title.into(),
+        };
+        for db in all_backends().await {
+            let s = &db.store;
+            let name = db.backend().name();
+            s.upsert_records(&records(ESP32), &mut KnownRecords::default(), t0())
+                .await
+                .expect("ingest");
+            let batch = vec![
+                product("espressif", "esp_idf", "Espressif ESP-IDF"),
+                product("espressif", "esp-at", "Espressif ESP-AT"),
+                product("microsoft", "exchange_server", "Microsoft Exchange Server"),
+            ];
+            assert_eq!(s.upsert_cpe_products(&batch).await.expect("upsert"), 3);
+            assert_eq!(s.upsert_cpe_products(&batch).await.expect("again"), 3);
+            assert_eq!(s.cpe_product_count().await.expect("count"), 3, "{name}");
+            // A later load refreshes the title, adds nothing.
+            let retitled = [product("espressif", "esp-at", "Espressif AT firmware")];
+            s.upsert_cpe_products(&retitled).await.expect("retitle");
+            assert_eq!(s.cpe_product_count().await.expect("count"), 3, "{name}");
+            assert_eq!(s.upsert_cpe_products(&[]).await.expect("empty"), 0);
+
+            let got = s
+                .product_candidates(&["espressif".to_string()], 20)
+                .await
+                .expect("candidates");
+            let find = |p: &str| got.iter().find(|c| c.product == p).map(|c| c.advisories);
+            assert!(find("esp_idf").is_some_and(|n| n > 0), "{name}: {got:?}");
+            assert_eq!(find("esp-at"), Some(0), "{name}: {got:?}");
+            assert_eq!(find("exchange_server"), None, "{name}");
+            let ids = got.iter().filter(|c| c.product == "esp_idf").count();
+            assert_eq!(ids, 1, "{name}: a name in both sources appears once");
+
+            let exchange = s
+                .product_candidates(&["exchange".to_string(), "server".to_string()], 5)
+                .await
+                .expect("candidates");
+            assert_eq!(exchange.len(), 1, "{name}: {exchange:?}");
+            assert_eq!(exchange[0].vendor, "microsoft");
+            assert_eq!(exchange[0].advisories, 0);
+            let bounded = s
+                .product_candidates(&["esp".to_string()], 1)
+                .await
+                .expect("candidates");
+            assert_eq!(bounded.len(), 1, "{name}");
+        }
+    }
 }
