@@ -17,7 +17,7 @@
 //! The result carries the evidence: which criteria matched which name, so a
 //! member can always see why they were told.
 
-use crate::cpe::{Wfn, is_match, is_match_except_version};
+use crate::cpe::{AttrValue, Attribute, Wfn, is_match, is_match_skipping};
 use crate::model::{BoolOp, CpeMatch, NvdConfiguration, NvdNode};
 use crate::version::{Range, Version, is_placeholder};
 use std::cell::OnceCell;
@@ -57,6 +57,8 @@ pub fn describe(m: &CpeMatch) -> String {
 /// criteria can be ruled out by two string comparisons instead of a parse.
 struct Named<'a> {
     wfn: &'a Wfn,
+    /// Another item of the estate, not the one being assessed.
+    other: bool,
     key: Option<(String, String)>,
     version: Option<String>,
     parsed: Option<Version>,
@@ -67,6 +69,7 @@ impl<'a> Named<'a> {
         let version = wfn.version().unquoted();
         Named {
             wfn,
+            other: false,
             key: wfn.vendor_product_key(),
             parsed: version.as_deref().and_then(Version::parse_known),
             version,
@@ -137,6 +140,13 @@ fn plain_vendor_product(criteria: &str) -> Option<(&str, &str)> {
     (plain(v) && plain(p)).then_some((v, p))
 }
 
+impl Named<'_> {
+    fn other(mut self) -> Self {
+        self.other = true;
+        self
+    }
+}
+
 fn range_of(m: &CpeMatch) -> Range<'_> {
     Range {
         start_including: m.version_start_including.as_deref(),
@@ -197,15 +207,34 @@ fn certainly_not(m: &CpeMatch, name: &Named) -> bool {
 /// Whether one `cpeMatch` matches one CPE name.
 pub fn cpe_match_matches(m: &CpeMatch, name: &Wfn) -> bool {
     match Wfn::parse(&m.criteria) {
-        Ok(criteria) => match_parsed(m, &criteria, name),
+        Ok(criteria) => match_parsed(m, &criteria, name, false),
         Err(_) => false,
     }
 }
 
 /// [`cpe_match_matches`] with the criteria already parsed.
-fn match_parsed(m: &CpeMatch, criteria: &Wfn, name: &Wfn) -> bool {
+fn match_parsed(m: &CpeMatch, criteria: &Wfn, name: &Wfn, unknown_version_counts: bool) -> bool {
+    // A name whose part is ANY (an inventory item given as plain text, or a
+    // CPE without a part) is taken to be whichever part the criteria names.
+    let part_open = matches!(name.part(), AttrValue::Any);
+    // Another item of the estate with no version (ANY) is one whose version
+    // is not known: as a platform or companion it counts as present. (The
+    // item under assessment never gets this: an unknown version cannot be
+    // placed in a range; the matcher reports it as "version unknown".)
+    if unknown_version_counts && matches!(name.version(), AttrValue::Any) {
+        let skip: &[Attribute] = if part_open {
+            &[Attribute::Part, Attribute::Version]
+        } else {
+            &[Attribute::Version]
+        };
+        return is_match_skipping(criteria, name, skip);
+    }
     if !is_ranged(m) {
-        return is_match(criteria, name);
+        return if part_open {
+            is_match_skipping(criteria, name, &[Attribute::Part])
+        } else {
+            is_match(criteria, name)
+        };
     }
     // Bounds apply to the name's version: compare everything else by CPE
     // rules, then the version by range.
@@ -216,7 +245,12 @@ fn match_parsed(m: &CpeMatch, criteria: &Wfn, name: &Wfn) -> bool {
     else {
         return false;
     };
-    is_match_except_version(criteria, name) && range_of(m).contains(&version)
+    let skip: &[Attribute] = if part_open {
+        &[Attribute::Part, Attribute::Version]
+    } else {
+        &[Attribute::Version]
+    };
+    is_match_skipping(criteria, name, skip) && range_of(m).contains(&version)
 }
 
 /// An NVD configuration with each criteria parsed at most once, however
@@ -252,14 +286,14 @@ impl<'c> CompiledConfig<'c> {
             return false;
         }
         // Bounds first: comparing versions is cheaper than parsing the criteria.
-        if is_ranged(m) {
+        if is_ranged(m) && !(name.other && name.version.is_none()) {
             match &name.parsed {
                 Some(v) if range_of(m).contains(v) => {}
                 _ => return false,
             }
         }
         self.criteria(node, at)
-            .is_some_and(|c| match_parsed(m, c, name.wfn))
+            .is_some_and(|c| match_parsed(m, c, name.wfn, name.other))
     }
 }
 
@@ -284,7 +318,7 @@ fn eval_node<'n>(
                 true
             } else if estate
                 .candidates(&m.criteria)
-                .any(|n| cc.matches(index, at, m, &Named::new(n)))
+                .any(|n| cc.matches(index, at, m, &Named::new(n).other()))
             {
                 if !m.vulnerable {
                     platforms.push(describe(m));

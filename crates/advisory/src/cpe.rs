@@ -523,19 +523,25 @@ pub fn is_match(pattern: &Wfn, candidate: &Wfn) -> bool {
         .all(|r| matches!(r, Relation::Superset | Relation::Equal))
 }
 
-/// [`is_match`] with the version left out: what NVD range criteria need,
-/// since their bounds decide the version. Equivalent to matching both names
-/// with their versions set to ANY, without building either.
-pub fn is_match_except_version(pattern: &Wfn, candidate: &Wfn) -> bool {
-    let version = Attribute::Version.index();
-    (0..11).filter(|&i| i != version).all(|i| {
-        match (pattern.attrs.get(i), candidate.attrs.get(i)) {
+/// [`is_match`] with some attributes left out of the comparison. NVD range
+/// criteria leave out the version (their bounds decide it); an inventory
+/// name whose part is ANY (the member did not say application, OS or
+/// hardware) leaves out the part. Equivalent to setting those attributes to
+/// ANY on both sides, without building either name.
+pub fn is_match_skipping(pattern: &Wfn, candidate: &Wfn, skip: &[Attribute]) -> bool {
+    (0..11)
+        .filter(|&i| !skip.iter().any(|a| a.index() == i))
+        .all(|i| match (pattern.attrs.get(i), candidate.attrs.get(i)) {
             (Some(s), Some(t)) => {
                 matches!(compare_attr(s, t), Relation::Superset | Relation::Equal)
             }
             _ => false,
-        }
-    })
+        })
+}
+
+/// [`is_match`] with the version left out: what NVD range criteria need.
+pub fn is_match_except_version(pattern: &Wfn, candidate: &Wfn) -> bool {
+    is_match_skipping(pattern, candidate, &[Attribute::Version])
 }
 
 // ---------------------------------------------------------------------------

@@ -19,8 +19,10 @@ use openwarp_advisory::cpe::Wfn;
 use openwarp_advisory::model::{Affected, RecordState, SourceRecord};
 use std::collections::BTreeSet;
 
-/// Lower case, with every run of spaces, `_` and `-` made one `_`, and
-/// CPE quoting removed: `Exchange Server` → `exchange_server`, `pan-os` → `pan_os`.
+/// Lower case, with every run of spaces and `_` made one `_`, and CPE
+/// quoting removed: `Exchange Server` → `exchange_server`, `PAN-OS` →
+/// `pan-os`. Hyphens stay: CPE names keep them (`pan-os`, `esp-idf`), and a
+/// key must turn back into the CPE name the resolver suggests.
 pub fn norm(text: &str) -> String {
     NormChars::new(text).collect()
 }
@@ -66,7 +68,7 @@ impl Iterator for NormChars<'_> {
             if c == '\\' {
                 continue;
             }
-            if c.is_whitespace() || c == '_' || c == '-' {
+            if c.is_whitespace() || c == '_' {
                 self.gap = self.started;
                 continue;
             }
@@ -285,10 +287,52 @@ mod tests {
         }
     }
 
+    /// A corpus key turns back into the CPE name it came from, so a CPE the
+    /// resolver suggests from it meets the NVD criteria (hyphens kept).
+    #[test]
+    fn keys_round_trip_to_cpe_names() {
+        let criteria = "cpe:2.3:o:paloaltonetworks:pan-os:*:*:*:*:*:*:*:*";
+        let key = cpe_key_of(criteria).expect("key");
+        assert_eq!(key, "cpe:paloaltonetworks:pan-os");
+        let (vendor, product) = key
+            .strip_prefix("cpe:")
+            .and_then(|k| k.split_once(':'))
+            .expect("vendor and product");
+        let suggested = crate::resolver::suggest(
+            &crate::resolver::Query {
+                vendor: None,
+                product: "PAN-OS",
+                version: Some("10.2.9"),
+            },
+            &[crate::resolver::Candidate {
+                part: None,
+                vendor: vendor.into(),
+                product: product.into(),
+                advisories: 1,
+            }],
+            1,
+        );
+        let cpe = &suggested.first().expect("a suggestion").cpe;
+        let item = Wfn::parse(cpe).expect("valid CPE");
+        let m = openwarp_advisory::model::CpeMatch {
+            vulnerable: true,
+            criteria: criteria.into(),
+            match_criteria_id: None,
+            version_start_including: Some("10.2.0".into()),
+            version_start_excluding: None,
+            version_end_including: None,
+            version_end_excluding: Some("10.2.9-h1".into()),
+        };
+        assert!(
+            openwarp_advisory::applicability::cpe_match_matches(&m, &item),
+            "{cpe}"
+        );
+    }
+
     #[test]
     fn normalisation_meets_cpe_names() {
         assert_eq!(norm(" Exchange  Server "), "exchange_server");
-        assert_eq!(norm("PAN-OS"), "pan_os");
+        assert_eq!(norm("PAN-OS"), "pan-os");
         assert_eq!(norm("internet\\_explorer"), "internet_explorer");
         assert_eq!(norm("__x__"), "x");
         assert_eq!(norm(""), "");

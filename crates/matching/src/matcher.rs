@@ -848,6 +848,21 @@ mod tests {
         assert!(f.evidence[0].statement.contains("from 4.0.0 up to 4.2"));
     }
 
+    /// Plain-text items (no part given) meet NVD criteria of any part.
+    #[test]
+    fn nvd_matches_plain_text_items() {
+        let r = records(ESP32);
+        let idf = text(1, "Espressif", "esp-idf", Some("4.1"));
+        let board = text(2, "espressif", "esp32", None);
+        let f = run(&r, &[idf, board], 0).expect("exposed");
+        assert_eq!(f.verdict, Verdict::Affected);
+        let outside = text(1, "Espressif", "esp-idf", Some("4.3"));
+        assert_eq!(
+            run(&r, &[outside, text(2, "espressif", "esp32", None)], 0),
+            None
+        );
+    }
+
     #[test]
     fn nvd_negated_node_excludes_a_version() {
         // "Every version of the product, except when the platform is present."

@@ -1109,7 +1109,9 @@ fn score(p: &Prepared, c: &Candidate) -> Option<Scored> {
     };
     let any = || AttrValue::Any;
     let wfn = Wfn::new([
-        AttrValue::Value(part.unwrap_or('a').to_string()),
+        // Unknown part stays ANY: the matcher takes it as whichever part a
+        // criteria names (`a` would miss operating systems and hardware).
+        part.map_or(AttrValue::Any, |p| AttrValue::Value(p.to_string())),
         vendor_value,
         product_value,
         version_value,
@@ -1570,7 +1572,7 @@ mod tests {
         );
         assert!(s.is_some_and(|s| s.why.contains("left open")));
 
-        // Unknown parts default to `a`; names no CPE can hold are skipped.
+        // Unknown parts stay ANY (`*`); names no CPE can hold are skipped.
         let odd = [
             Candidate {
                 part: None,
@@ -1601,7 +1603,7 @@ mod tests {
         assert_eq!(
             cpes,
             [
-                "cpe:2.3:a:acme:road_runner:*:*:*:*:*:*:*:*",
+                "cpe:2.3:*:acme:road_runner:*:*:*:*:*:*:*:*",
                 "cpe:2.3:o:acme:roadrunner\\!:*:*:*:*:*:*:*:*",
             ]
         );

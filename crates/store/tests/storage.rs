@@ -1838,7 +1838,7 @@ mod matching {
                 .await
                 .expect("ingest");
             let batch = vec![
-                product("espressif", "esp_idf", "Espressif ESP-IDF"),
+                product("espressif", "esp-idf", "Espressif ESP-IDF"),
                 product("espressif", "esp-at", "Espressif ESP-AT"),
                 product("microsoft", "exchange_server", "Microsoft Exchange Server"),
             ];
@@ -1856,10 +1856,10 @@ mod matching {
                 .await
                 .expect("candidates");
             let find = |p: &str| got.iter().find(|c| c.product == p).map(|c| c.advisories);
-            assert!(find("esp_idf").is_some_and(|n| n > 0), "{name}: {got:?}");
+            assert!(find("esp-idf").is_some_and(|n| n > 0), "{name}: {got:?}");
             assert_eq!(find("esp-at"), Some(0), "{name}: {got:?}");
             assert_eq!(find("exchange_server"), None, "{name}");
-            let ids = got.iter().filter(|c| c.product == "esp_idf").count();
+            let ids = got.iter().filter(|c| c.product == "esp-idf").count();
             assert_eq!(ids, 1, "{name}: a name in both sources appears once");
 
             let exchange = s

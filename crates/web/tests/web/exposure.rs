@@ -650,7 +650,7 @@ async fn the_csv_export_reads_back_unchanged() {
         for body in [
             json!({"name": "Système de paie", "vendor": "Société Générale d'Informatique", "product": "Paie", "version": "3.2", "business_critical": true, "owner": "Ressources humaines", "notes": "Runs nightly, \"batch\" mode; see ticket 42\nsecond line"}),
             json!({"name": "=HYPERLINK(\"http://evil.example\")", "product": "Spreadsheet", "version": "1"}),
-            json!({"cpe": "cpe:2.3:a:tukaani:xz:5.6.0:*:*:*:*:*:*:*", "internet_facing": true}),
+            json!({"cpe": "cpe:2.3:*:tukaani:xz:5.6.0:*:*:*:*:*:*:*", "internet_facing": true}),
             json!({"purl": "pkg:npm/express@4.18.2"}),
         ] {
             let (status, created) = api(
@@ -741,7 +741,7 @@ async fn the_resolver_suggests_cpe_names_and_adds_the_chosen_one() {
         assert_eq!(status, StatusCode::OK, "{}: {body}", app.backend());
         assert_eq!(body[0]["vendor"], "tukaani");
         assert_eq!(body[0]["product"], "xz");
-        assert_eq!(body[0]["cpe"], "cpe:2.3:a:tukaani:xz:5.6.0:*:*:*:*:*:*:*");
+        assert_eq!(body[0]["cpe"], "cpe:2.3:*:tukaani:xz:5.6.0:*:*:*:*:*:*:*");
         assert!(!body[0]["why"].as_str().unwrap_or("").is_empty());
         let (status, body) = api(
             &app,
@@ -753,7 +753,7 @@ async fn the_resolver_suggests_cpe_names_and_adds_the_chosen_one() {
         .await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(
-            body[0]["cpe"], "cpe:2.3:a:apache:tomcat:9.0.80:*:*:*:*:*:*:*",
+            body[0]["cpe"], "cpe:2.3:*:apache:tomcat:9.0.80:*:*:*:*:*:*:*",
             "{body}"
         );
         let (status, body) = api(&app, reqwest::Method::GET, "/api/v1/resolve", &token, None).await;
@@ -773,7 +773,7 @@ async fn the_resolver_suggests_cpe_names_and_adds_the_chosen_one() {
         let page = c.get(&path).await;
         assert_eq!(page.status, StatusCode::OK);
         assert!(
-            page.contains("name=\"cpe\" value=\"cpe:2.3:a:tukaani:xz:5.6.0:*:*:*:*:*:*:*\""),
+            page.contains("name=\"cpe\" value=\"cpe:2.3:*:tukaani:xz:5.6.0:*:*:*:*:*:*:*\""),
             "{}",
             page.body
         );
@@ -790,7 +790,7 @@ async fn the_resolver_suggests_cpe_names_and_adds_the_chosen_one() {
                     ("name", "Build server"),
                     ("internet_facing", "on"),
                     ("owner", ""),
-                    ("cpe", "cpe:2.3:a:tukaani:xz:5.6.0:*:*:*:*:*:*:*"),
+                    ("cpe", "cpe:2.3:*:tukaani:xz:5.6.0:*:*:*:*:*:*:*"),
                 ],
             )
             .await;
@@ -798,7 +798,7 @@ async fn the_resolver_suggests_cpe_names_and_adds_the_chosen_one() {
         let items = app.store.list_items(id).await.expect("items");
         assert_eq!(
             items[0].item.fields.cpe.as_deref(),
-            Some("cpe:2.3:a:tukaani:xz:5.6.0:*:*:*:*:*:*:*")
+            Some("cpe:2.3:*:tukaani:xz:5.6.0:*:*:*:*:*:*:*")
         );
         assert_eq!(items[0].item.fields.name, "Build server");
         let xs = exposures(&app, id).await;
