@@ -382,11 +382,11 @@ pub async fn run(args: &BenchMatchArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let prepared: Vec<PreparedItem> = estate.items.iter().map(PreparedItem::new).collect();
     let threads = args.threads.max(1) as usize;
-    let chunk = corpus.vulns.len().div_ceil(threads).max(1);
+    // Advisories dealt round-robin, so each thread gets its share of the
+    // heavy years (recent Linux kernel and Chrome advisories cluster by id).
     let results: Vec<(u64, u64, Vec<usize>)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = corpus
-            .vulns
-            .chunks(chunk)
+        let workers: Vec<_> = (0..threads)
+            .map(|t| corpus.vulns.iter().skip(t).step_by(threads))
             .map(|part| {
                 let (prepared, estate, no_names) = (&prepared, &estate, &no_names);
                 scope.spawn(move || {
