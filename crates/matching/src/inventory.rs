@@ -81,6 +81,17 @@ fn clean(
     Ok(Some(v))
 }
 
+/// A version as typed, as a CPE attribute value. CPE values hold no spaces:
+/// `8.5.1 build 3` → `8.5.1_build_3`. Shared by validation, the matcher and
+/// the resolver so an item's CPE and its suggestions agree.
+pub fn cpe_version(
+    version: &str,
+) -> Result<openwarp_advisory::cpe::AttrValue, openwarp_advisory::cpe::ValueProblem> {
+    openwarp_advisory::cpe::AttrValue::literal(
+        &version.split_whitespace().collect::<Vec<_>>().join("_"),
+    )
+}
+
 impl ItemFields {
     /// Check and normalise: the CPE is parsed (formatted string or URI
     /// binding) and stored as a formatted string; vendor, product and version
@@ -117,16 +128,10 @@ impl ItemFields {
                     "must name a vendor and a product (not * or -), so it can be matched",
                 ));
             }
-            let cpe_version = wfn.version().unquoted();
-            let wfn = match (&out.version, &cpe_version) {
+            let version_in_cpe = wfn.version().unquoted();
+            let wfn = match (&out.version, &version_in_cpe) {
                 (Some(v), _) => wfn
-                    .with_version(
-                        // CPE values hold no spaces: `8.5.1 build 3` → `8.5.1_build_3`.
-                        openwarp_advisory::cpe::AttrValue::literal(
-                            &v.split_whitespace().collect::<Vec<_>>().join("_"),
-                        )
-                        .map_err(|e| problem("version", e.to_string()))?,
-                    )
+                    .with_version(cpe_version(v).map_err(|e| problem("version", e.to_string()))?)
                     .map_err(|e| problem("cpe", e.to_string()))?,
                 (None, Some(v)) => {
                     out.version = Some(v.clone());

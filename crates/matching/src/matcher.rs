@@ -113,7 +113,7 @@ pub struct PreparedItem<'a> {
 fn text_wfn(vendor: &str, product: &str, version: Option<&str>) -> Option<Wfn> {
     let value = |s: &str| AttrValue::literal(&norm(s)).ok();
     let version = match version {
-        Some(v) => AttrValue::literal(&v.split_whitespace().collect::<Vec<_>>().join("_")).ok()?,
+        Some(v) => crate::inventory::cpe_version(v).ok()?,
         None => AttrValue::Any,
     };
     let mut attrs: [AttrValue; 11] = std::array::from_fn(|_| AttrValue::Any);

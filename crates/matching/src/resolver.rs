@@ -707,7 +707,7 @@ fn name_value(name: &str) -> Option<AttrValue> {
 
 /// A CPE value from a version as typed: spaces become `_`, as in the inventory.
 fn version_value(version: &str) -> Option<AttrValue> {
-    AttrValue::literal(&version.split_whitespace().collect::<Vec<_>>().join("_")).ok()
+    crate::inventory::cpe_version(version).ok()
 }
 
 fn token_weight(token: &str) -> f64 {

@@ -35,6 +35,20 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 /// IN-list size per statement.
 const CHUNK: usize = 400;
 
+/// Append ` IN ($1, $2, …)` binding `values`, for either backend.
+fn push_in<DB, T>(qb: &mut sqlx::QueryBuilder<DB>, values: impl IntoIterator<Item = T>)
+where
+    DB: sqlx::Database,
+    for<'t> T: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+{
+    qb.push(" IN (");
+    let mut list = qb.separated(", ");
+    for v in values {
+        list.push_bind(v);
+    }
+    qb.push(")");
+}
+
 /// What a matching run changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct MatchCounts {
@@ -239,25 +253,17 @@ impl Store {
             let pairs: Vec<(String, i64)> = on_pool!(self, |p| {
                 let mut qb = sqlx::QueryBuilder::new(
                     "SELECT DISTINCT ak.vuln_id, ik.item_id FROM advisory_keys ak \
-                     JOIN inventory_keys ik ON ik.key = ak.key WHERE ak.vuln_id IN (",
+                     JOIN inventory_keys ik ON ik.key = ak.key WHERE ak.vuln_id",
                 );
-                let mut list = qb.separated(", ");
-                for v in chunk {
-                    list.push_bind(v.clone());
-                }
-                qb.push(")");
+                push_in(&mut qb, chunk.iter().cloned());
                 qb.build_query_as().fetch_all(p).await
             })?;
             let existing: Vec<Existing> = on_pool!(self, |p| {
                 let mut qb = sqlx::QueryBuilder::new(
                     "SELECT id, item_id, vuln_id, active, verdict, priority, digest, first_seen \
-                     FROM exposures WHERE vuln_id IN (",
+                     FROM exposures WHERE vuln_id",
                 );
-                let mut list = qb.separated(", ");
-                for v in chunk {
-                    list.push_bind(v.clone());
-                }
-                qb.push(")");
+                push_in(&mut qb, chunk.iter().cloned());
                 qb.build_query_as().fetch_all(p).await
             })?;
             if pairs.is_empty() && existing.is_empty() {
@@ -283,12 +289,8 @@ impl Store {
                      JOIN advisory_keys ak ON ak.key = ik.key WHERE ik.org_id = ",
                 );
                 qb.push_bind(org.0);
-                qb.push(" AND ik.item_id IN (");
-                let mut list = qb.separated(", ");
-                for v in chunk {
-                    list.push_bind(*v);
-                }
-                qb.push(")");
+                qb.push(" AND ik.item_id");
+                push_in(&mut qb, chunk.iter().copied());
                 qb.build_query_as().fetch_all(p).await
             })?;
             let existing: Vec<Existing> = on_pool!(self, |p| {
@@ -297,12 +299,8 @@ impl Store {
                      FROM exposures WHERE org_id = ",
                 );
                 qb.push_bind(org.0);
-                qb.push(" AND item_id IN (");
-                let mut list = qb.separated(", ");
-                for v in chunk {
-                    list.push_bind(*v);
-                }
-                qb.push(")");
+                qb.push(" AND item_id");
+                push_in(&mut qb, chunk.iter().copied());
                 qb.build_query_as().fetch_all(p).await
             })?;
             counts += self.reconcile(pairs, existing, now).await?;
@@ -333,14 +331,9 @@ impl Store {
         let mut exposed = Vec::new();
         for chunk in vuln_ids.chunks(CHUNK) {
             let rows: Vec<(String,)> = on_pool!(self, |p| {
-                let mut qb = sqlx::QueryBuilder::new(
-                    "SELECT DISTINCT vuln_id FROM exposures WHERE vuln_id IN (",
-                );
-                let mut list = qb.separated(", ");
-                for v in chunk {
-                    list.push_bind(v.clone());
-                }
-                qb.push(")");
+                let mut qb =
+                    sqlx::QueryBuilder::new("SELECT DISTINCT vuln_id FROM exposures WHERE vuln_id");
+                push_in(&mut qb, chunk.iter().cloned());
                 qb.build_query_as().fetch_all(p).await
             })?;
             exposed.extend(rows.into_iter().map(|(v,)| v));
@@ -363,13 +356,9 @@ impl Store {
                 let mut qb = sqlx::QueryBuilder::new(
                     "SELECT s.vuln_id, s.body, a.title, a.cvss_score, a.severity, e.percentile \
                      FROM advisory_statements s LEFT JOIN advisories a ON a.vuln_id = s.vuln_id \
-                     LEFT JOIN epss_scores e ON e.cve_id = s.vuln_id WHERE s.vuln_id IN (",
+                     LEFT JOIN epss_scores e ON e.cve_id = s.vuln_id WHERE s.vuln_id",
                 );
-                let mut list = qb.separated(", ");
-                for v in chunk {
-                    list.push_bind(v.clone());
-                }
-                qb.push(")");
+                push_in(&mut qb, chunk.iter().cloned());
                 qb.build_query_as().fetch_all(p).await
             })?;
             for (vuln, body, title, cvss, severity, epss) in rows {
@@ -401,13 +390,9 @@ impl Store {
                 let mut qb = sqlx::QueryBuilder::new(concat!(
                     "SELECT ",
                     item_columns!(),
-                    " FROM inventory_items WHERE id IN ("
+                    " FROM inventory_items WHERE id"
                 ));
-                let mut list = qb.separated(", ");
-                for v in chunk {
-                    list.push_bind(*v);
-                }
-                qb.push(")");
+                push_in(&mut qb, chunk.iter().copied());
                 qb.build_query_as().fetch_all(p).await
             })?;
             out.extend(rows.into_iter().map(|r| (r.id, StoredItem::from(r))));
@@ -452,18 +437,11 @@ impl Store {
             for ochunk in orgs.chunks(CHUNK / 2) {
                 let rows: Vec<(i64,)> = on_pool!(self, |p| {
                     let mut qb = sqlx::QueryBuilder::new(
-                        "SELECT DISTINCT item_id FROM inventory_keys WHERE key IN (",
+                        "SELECT DISTINCT item_id FROM inventory_keys WHERE key",
                     );
-                    let mut list = qb.separated(", ");
-                    for k in kchunk {
-                        list.push_bind(k.clone());
-                    }
-                    qb.push(") AND org_id IN (");
-                    let mut list = qb.separated(", ");
-                    for o in ochunk {
-                        list.push_bind(*o);
-                    }
-                    qb.push(")");
+                    push_in(&mut qb, kchunk.iter().cloned());
+                    qb.push(" AND org_id");
+                    push_in(&mut qb, ochunk.iter().copied());
                     qb.build_query_as().fetch_all(p).await
                 })?;
                 ids.extend(rows.into_iter().map(|(i,)| i));
