@@ -14,6 +14,7 @@ pub mod account;
 pub mod ids;
 pub mod membership;
 pub mod supplier;
+pub mod tlp;
 pub mod validation;
 
 pub use access::{Actor, Denied};
@@ -24,4 +25,5 @@ pub use membership::{
     OrganisationInput, Pence, RenewalState,
 };
 pub use supplier::{SupplierDraft, SupplierKind, SupplierProblem, supplier_key};
+pub use tlp::TlpLabel;
 pub use validation::{FieldError, ValidationErrors};

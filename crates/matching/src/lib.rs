@@ -11,8 +11,10 @@
 //! - [`priority`]: P1–P4 from exploitation, severity, EPSS and the item's criticality, in words.
 //! - [`explain`]: the plain-English line per exposure.
 //! - [`sbom`], [`table`]: CycloneDX import; CSV import and export.
+//! - [`alert`]: follow-up rules, subscriptions and routing, retry backoff, digest windows.
 //! - [`resolver`]: plain vendor/product text to ranked CPE suggestions.
 
+pub mod alert;
 pub mod explain;
 pub mod inventory;
 pub mod keys;

@@ -15,13 +15,16 @@
 //! it stops applying, each step recorded in the exposure's history.
 
 use crate::advisories::{decode_json, encode_json};
+use crate::alerts::{AlertContent, AlertItem, AlertKind, AlertTx, Audience, NewAlert, SourceLink};
 use crate::inventory::{ItemRow, StoredItem, item_columns};
 use crate::{Result, Store, StoreError, corrupt, on_pool};
 use chrono::{DateTime, NaiveDate, Utc};
 use openwarp_advisory::applicability::Estate;
 use openwarp_advisory::cpe::Wfn;
-use openwarp_advisory::model::{Affected, BoolOp, KevEntry, Severity, SourceRecord};
+use openwarp_advisory::model::{Affected, BoolOp, KevEntry, Severity, SourceKind, SourceRecord};
+use openwarp_core::TlpLabel;
 use openwarp_core::{OrgId, UserId};
+use openwarp_matching::alert::{AlertState, changes as alert_changes};
 use openwarp_matching::explain::{Facts, line};
 use openwarp_matching::inventory::InventoryItem;
 use openwarp_matching::keys::{cpe_key_of, statements_only};
@@ -36,7 +39,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 const CHUNK: usize = 400;
 
 /// Append ` IN ($1, $2, …)` binding `values`, for either backend.
-fn push_in<DB, T>(qb: &mut sqlx::QueryBuilder<DB>, values: impl IntoIterator<Item = T>)
+pub(crate) fn push_in<DB, T>(qb: &mut sqlx::QueryBuilder<DB>, values: impl IntoIterator<Item = T>)
 where
     DB: sqlx::Database,
     for<'t> T: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
@@ -58,6 +61,10 @@ pub struct MatchCounts {
     pub changed: u64,
     /// Exposures that stopped applying (no longer matched, or cleared by VEX).
     pub cleared: u64,
+    /// Alerts raised (one per organisation and vulnerability).
+    pub alerts: u64,
+    /// Immediate deliveries queued for them.
+    pub deliveries: u64,
 }
 
 impl std::ops::AddAssign for MatchCounts {
@@ -66,6 +73,8 @@ impl std::ops::AddAssign for MatchCounts {
         self.new += o.new;
         self.changed += o.changed;
         self.cleared += o.cleared;
+        self.alerts += o.alerts;
+        self.deliveries += o.deliveries;
     }
 }
 
@@ -233,6 +242,163 @@ struct Existing {
     priority: i64,
     digest: String,
     first_seen: DateTime<Utc>,
+    alert_state: Option<String>,
+}
+
+/// One exposure's news, before it is grouped into an alert.
+struct Trigger {
+    org_id: i64,
+    vuln_id: String,
+    exposure_id: i64,
+    /// New to the member (else a follow-up with `changes`).
+    new: bool,
+    changes: Vec<String>,
+    item: String,
+    owner: Option<String>,
+    line: String,
+    reason: String,
+    remedy: Option<String>,
+    state: AlertState,
+}
+
+/// Where each source's own page for a record is.
+fn source_link(source: SourceKind, record_id: &str) -> Option<SourceLink> {
+    let (label, url) = match source {
+        SourceKind::Nvd => (
+            format!("NVD {record_id}"),
+            format!("https://nvd.nist.gov/vuln/detail/{record_id}"),
+        ),
+        SourceKind::Cve5 => (
+            format!("CVE record {record_id}"),
+            format!("https://www.cve.org/CVERecord?id={record_id}"),
+        ),
+        SourceKind::Kev => (
+            "CISA Known Exploited Vulnerabilities catalogue".to_string(),
+            "https://www.cisa.gov/known-exploited-vulnerabilities-catalog".to_string(),
+        ),
+        SourceKind::Osv => (
+            format!("OSV {record_id}"),
+            format!("https://osv.dev/vulnerability/{record_id}"),
+        ),
+        SourceKind::Csaf | SourceKind::Epss => return None,
+    };
+    Some(SourceLink { label, url })
+}
+
+/// Group triggers into one alert per organisation and vulnerability.
+fn alerts_from_triggers(
+    triggers: Vec<Trigger>,
+    facts: &HashMap<String, AdvisoryFacts>,
+) -> Vec<NewAlert> {
+    let mut groups: std::collections::BTreeMap<(i64, String), Vec<Trigger>> =
+        std::collections::BTreeMap::new();
+    for t in triggers {
+        groups
+            .entry((t.org_id, t.vuln_id.clone()))
+            .or_default()
+            .push(t);
+    }
+    let mut out = Vec::new();
+    for ((org_id, vuln), mut ts) in groups {
+        ts.sort_by_key(|t| (t.state.priority, t.exposure_id));
+        let Some(top) = ts.first() else { continue };
+        let f = facts.get(&vuln);
+        let new = ts.iter().any(|t| t.new);
+        let mut changes: Vec<String> = Vec::new();
+        for t in &ts {
+            for c in &t.changes {
+                if !changes.contains(c) {
+                    changes.push(c.clone());
+                }
+            }
+        }
+        let mut key_material: Vec<String> = ts
+            .iter()
+            .map(|t| {
+                format!(
+                    "{}:{}:{}",
+                    t.exposure_id,
+                    t.new,
+                    serde_json::to_string(&t.state).unwrap_or_default()
+                )
+            })
+            .collect();
+        key_material.sort();
+        let hash: String = Sha256::digest(key_material.join("|").as_bytes())
+            .iter()
+            .take(12)
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let kind = if new {
+            AlertKind::New
+        } else {
+            AlertKind::Update
+        };
+        let tlp = f
+            .into_iter()
+            .flat_map(|f| &f.records)
+            .filter_map(|r| r.tlp)
+            .filter_map(|t| {
+                let name = serde_json::to_value(t).ok()?;
+                TlpLabel::parse(name.as_str()?)
+            })
+            .max()
+            .unwrap_or(TlpLabel::Clear);
+        let mut sources = vec![SourceLink {
+            label: format!("Every source on {vuln} in openwarp"),
+            url: format!("/advisories/{vuln}"),
+        }];
+        let mut seen_sources = HashSet::new();
+        for r in f.into_iter().flat_map(|f| &f.records) {
+            if let Some(l) = source_link(r.source, &r.record_id)
+                && seen_sources.insert(l.url.clone())
+            {
+                sources.push(l);
+            }
+        }
+        let kev = f.and_then(|f| f.kev.as_ref());
+        let remedy = ts.iter().find_map(|t| t.remedy.clone());
+        let action = kev
+            .map(|k| k.required_action.clone())
+            .filter(|a| !a.trim().is_empty())
+            .or(remedy);
+        let title = f.map_or_else(|| vuln.clone(), |f| f.title.clone());
+        out.push(NewAlert {
+            org_id,
+            kind,
+            vuln_id: Some(vuln.clone()),
+            warp_advisory_id: None,
+            priority: top.state.priority,
+            tlp,
+            title: if title == vuln {
+                vuln.clone()
+            } else {
+                format!("{vuln}: {title}")
+            },
+            content: AlertContent {
+                summary: top.line.clone(),
+                reason: top.reason.clone(),
+                changes,
+                items: ts
+                    .iter()
+                    .map(|t| AlertItem {
+                        exposure_id: t.exposure_id,
+                        item: t.item.clone(),
+                        owner: t.owner.clone(),
+                        line: t.line.clone(),
+                        reason: t.reason.clone(),
+                        priority: t.state.priority,
+                    })
+                    .collect(),
+                action,
+                due: kev.and_then(|k| k.due_date),
+                sources,
+                path: format!("/orgs/{org_id}/exposure/{}", top.exposure_id),
+            },
+            dedup_key: format!("{}:{org_id}:{vuln}:{hash}", kind.as_str()),
+        });
+    }
+    out
 }
 
 fn digest(f: &Finding, ranking: &Ranking, line: &str) -> String {
@@ -243,10 +409,22 @@ fn digest(f: &Finding, ranking: &Ranking, line: &str) -> String {
 
 impl Store {
     /// Match changed advisories against every inventory sharing a key with them.
+    /// Raises alerts for what is new or changed (unless the store is
+    /// [`Store::without_alerts`]).
     pub async fn match_advisories(
         &self,
         vuln_ids: &[String],
         now: DateTime<Utc>,
+    ) -> Result<MatchCounts> {
+        self.match_advisories_with(vuln_ids, now, self.alerting)
+            .await
+    }
+
+    async fn match_advisories_with(
+        &self,
+        vuln_ids: &[String],
+        now: DateTime<Utc>,
+        alerting: bool,
     ) -> Result<MatchCounts> {
         let mut counts = MatchCounts::default();
         for chunk in vuln_ids.chunks(CHUNK) {
@@ -260,7 +438,7 @@ impl Store {
             })?;
             let existing: Vec<Existing> = on_pool!(self, |p| {
                 let mut qb = sqlx::QueryBuilder::new(
-                    "SELECT id, item_id, vuln_id, active, verdict, priority, digest, first_seen \
+                    "SELECT id, item_id, vuln_id, active, verdict, priority, digest, first_seen, alert_state \
                      FROM exposures WHERE vuln_id",
                 );
                 push_in(&mut qb, chunk.iter().cloned());
@@ -269,12 +447,14 @@ impl Store {
             if pairs.is_empty() && existing.is_empty() {
                 continue;
             }
-            counts += self.reconcile(pairs, existing, now).await?;
+            counts += self.reconcile(pairs, existing, now, alerting).await?;
         }
         Ok(counts)
     }
 
-    /// Match changed items of `org` against the corpus.
+    /// Match changed items of `org` against the corpus. This records the
+    /// member's baseline without alerting: the member changed the inventory
+    /// and sees the result on screen; alerts are for news.
     pub async fn match_items(
         &self,
         org: OrgId,
@@ -295,7 +475,7 @@ impl Store {
             })?;
             let existing: Vec<Existing> = on_pool!(self, |p| {
                 let mut qb = sqlx::QueryBuilder::new(
-                    "SELECT id, item_id, vuln_id, active, verdict, priority, digest, first_seen \
+                    "SELECT id, item_id, vuln_id, active, verdict, priority, digest, first_seen, alert_state \
                      FROM exposures WHERE org_id = ",
                 );
                 qb.push_bind(org.0);
@@ -303,7 +483,7 @@ impl Store {
                 push_in(&mut qb, chunk.iter().copied());
                 qb.build_query_as().fetch_all(p).await
             })?;
-            counts += self.reconcile(pairs, existing, now).await?;
+            counts += self.reconcile(pairs, existing, now, false).await?;
         }
         Ok(counts)
     }
@@ -312,6 +492,7 @@ impl Store {
     /// of the matcher, say). Incremental matching makes this unnecessary in
     /// normal running. Goes advisory by advisory, so each advisory's
     /// statements are read once however many members run what it names.
+    /// Records without alerting, like [`Store::match_items`].
     pub async fn rematch_all(&self, now: DateTime<Utc>) -> Result<MatchCounts> {
         let vulns: Vec<(String,)> = on_pool!(self, |p| {
             sqlx::query_as(
@@ -322,7 +503,7 @@ impl Store {
         .await
         })?;
         let vulns: Vec<String> = vulns.into_iter().map(|(v,)| v).collect();
-        self.match_advisories(&vulns, now).await
+        self.match_advisories_with(&vulns, now, false).await
     }
 
     /// Re-prioritise the exposures to these vulnerabilities (e.g. after new
@@ -468,6 +649,7 @@ impl Store {
         pairs: Vec<(String, i64)>,
         existing: Vec<Existing>,
         now: DateTime<Utc>,
+        alerting: bool,
     ) -> Result<MatchCounts> {
         let mut counts = MatchCounts::default();
         let vulns: Vec<String> = pairs
@@ -491,7 +673,9 @@ impl Store {
         let no_estate = Estate::default();
 
         // Assess every candidate pair.
-        let mut results: HashMap<(i64, String), (Finding, Ranking, String)> = HashMap::new();
+        #[allow(clippy::type_complexity)]
+        let mut results: HashMap<(i64, String), (Finding, Ranking, String, AlertState)> =
+            HashMap::new();
         let mut first_seen: HashMap<(i64, String), DateTime<Utc>> = existing
             .iter()
             .map(|e| ((e.item_id, e.vuln_id.clone()), e.first_seen))
@@ -545,8 +729,29 @@ impl Store {
                 &finding,
                 &ranking,
             );
-            results.insert((*item_id, vuln.clone()), (finding, ranking, text));
+            let state = AlertState {
+                priority: ranking.priority,
+                exploited: signals.exploited,
+                fix_available: finding.remedy.is_some(),
+                cvss: f.cvss,
+            };
+            results.insert((*item_id, vuln.clone()), (finding, ranking, text, state));
         }
+
+        // Who hears of what this run raises (only organisations where
+        // something may be news).
+        let audience = if alerting {
+            let orgs: BTreeSet<i64> = results
+                .iter()
+                .filter(|(_, (f, _, _, _))| f.verdict != Verdict::NotAffected)
+                .filter_map(|((item_id, _), _)| items.get(item_id).map(|s| s.item.org_id))
+                .collect();
+            let orgs: Vec<i64> = orgs.into_iter().collect();
+            self.audience(&orgs).await?
+        } else {
+            Audience::default()
+        };
+        let mut triggers: Vec<Trigger> = Vec::new();
 
         // Reconcile with what is stored.
         let by_pair: HashMap<(i64, String), &Existing> = existing
@@ -556,12 +761,26 @@ impl Store {
         let mut seen_pairs: HashSet<(i64, String)> = HashSet::new();
         on_pool!(self, |p| {
             let mut tx = p.begin().await?;
-            for ((item_id, vuln), (finding, ranking, text)) in &results {
+            for ((item_id, vuln), (finding, ranking, text, state)) in &results {
                 seen_pairs.insert((*item_id, vuln.clone()));
                 let Some(stored) = items.get(item_id) else {
                     continue;
                 };
                 let d = digest(finding, ranking, text);
+                let state_json = serde_json::to_string(state).map_err(corrupt)?;
+                let trigger = |exposure_id: i64, new: bool, changes: Vec<String>| Trigger {
+                    org_id: stored.item.org_id,
+                    vuln_id: vuln.clone(),
+                    exposure_id,
+                    new,
+                    changes,
+                    item: stored.item.fields.label(),
+                    owner: stored.item.fields.owner.clone(),
+                    line: text.clone(),
+                    reason: ranking.sentence(),
+                    remedy: finding.remedy.clone(),
+                    state: *state,
+                };
                 let active = finding.verdict != Verdict::NotAffected;
                 let finding_json = serde_json::to_string(finding).map_err(corrupt)?;
                 let reasons = serde_json::to_string(&ranking.reasons).map_err(corrupt)?;
@@ -569,8 +788,8 @@ impl Store {
                     None => {
                         let id: Option<(i64,)> = sqlx::query_as(
                             "INSERT INTO exposures (org_id, item_id, vuln_id, active, verdict, priority, reasons, line, \
-                             finding, digest, status, first_seen, changed_at) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'new', $11, $11) \
+                             finding, digest, status, first_seen, changed_at, alert_state) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'new', $11, $11, $12) \
                              ON CONFLICT (item_id, vuln_id) DO NOTHING RETURNING id",
                         )
                         .bind(stored.item.org_id)
@@ -584,10 +803,14 @@ impl Store {
                         .bind(&finding_json)
                         .bind(&d)
                         .bind(now)
+                        .bind(&state_json)
                         .fetch_optional(&mut *tx)
                         .await?;
                         if let Some((id,)) = id {
                             counts.new += 1;
+                            if alerting && active {
+                                triggers.push(trigger(id, true, Vec::new()));
+                            }
                             let detail = format!("Found: {}", ranking.sentence());
                             let kind = if active { "found" } else { "cleared" };
                             sqlx::query(
@@ -604,7 +827,7 @@ impl Store {
                     Some(e) if e.digest != d => {
                         sqlx::query(
                             "UPDATE exposures SET active = $1, verdict = $2, priority = $3, reasons = $4, line = $5, \
-                             finding = $6, digest = $7, changed_at = $8 WHERE id = $9",
+                             finding = $6, digest = $7, changed_at = $8, alert_state = $10 WHERE id = $9",
                         )
                         .bind(active)
                         .bind(finding.verdict.as_str())
@@ -615,8 +838,29 @@ impl Store {
                         .bind(&d)
                         .bind(now)
                         .bind(e.id)
+                        .bind(if active { Some(&state_json) } else { e.alert_state.as_ref() })
                         .execute(&mut *tx)
                         .await?;
+                        if alerting && active {
+                            let old: Option<AlertState> = e
+                                .alert_state
+                                .as_deref()
+                                .and_then(|j| serde_json::from_str(j).ok());
+                            if !e.active {
+                                if old.as_ref() != Some(state) {
+                                    triggers.push(trigger(e.id, true, Vec::new()));
+                                }
+                            } else if let Some(o) = old {
+                                let c = alert_changes(&o, state);
+                                if !c.is_empty() {
+                                    triggers.push(trigger(
+                                        e.id,
+                                        false,
+                                        c.iter().map(ToString::to_string).collect(),
+                                    ));
+                                }
+                            }
+                        }
                         let old_priority = Priority::from_rank(e.priority);
                         let (kind, detail) = if !active && e.active {
                             counts.cleared += 1;
@@ -684,6 +928,10 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
+            let alerts = alerts_from_triggers(std::mem::take(&mut triggers), &facts);
+            let (raised, queued) = tx.queue_alerts(&alerts, &audience, now).await?;
+            counts.alerts += raised;
+            counts.deliveries += queued;
             tx.commit().await?;
             Ok::<_, StoreError>(())
         })?;

@@ -19,6 +19,7 @@
 //!   database error.
 
 mod advisories;
+mod alerts;
 mod audit;
 mod auth;
 mod cpe_dictionary;
@@ -36,6 +37,11 @@ pub mod testing;
 pub use advisories::{
     AdvisoryDetail, AdvisoryFilter, AdvisoryPage, AdvisoryRow, ChangeRow, IngestCounts,
     KnownRecords, StoredRecord,
+};
+pub use alerts::{
+    Alert, AlertContent, AlertItem, AlertKind, Channel, DELIVERY_LEASE, DeliveryCounts,
+    DeliveryFilter, DeliveryJob, DeliveryRow, DeliveryStatus, DigestPayload, NewAlert, NewWebhook,
+    Recipient, SourceLink, Subscription, Webhook, WebhookFormat,
 };
 pub use audit::{AuditEntry, AuditRecord};
 pub use auth::{ApiToken, LoginFailures, Session, TokenUse};
@@ -79,6 +85,9 @@ enum Db {
 #[derive(Debug, Clone)]
 pub struct Store {
     db: Db,
+    /// Whether advisory changes raise alerts (off for bulk loads that should
+    /// only record the baseline; see [`Store::without_alerts`]).
+    alerting: bool,
 }
 
 /// What went wrong in storage.
@@ -149,6 +158,7 @@ impl Store {
                 .await?;
             Ok(Store {
                 db: Db::Sqlite(pool),
+                alerting: true,
             })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let opts = PgConnectOptions::from_str(url)?;
@@ -159,9 +169,21 @@ impl Store {
                 .await?;
             Ok(Store {
                 db: Db::Postgres(pool),
+                alerting: true,
             })
         } else {
             Err(StoreError::UnsupportedUrl(redact_url(url)))
+        }
+    }
+
+    /// The same database, but advisory changes only record what members are
+    /// exposed to, without raising alerts: for a first bulk load of a feed's
+    /// history (`openwarp ingest --baseline`, the demo's seed), which is not
+    /// news. Later changes are compared with that baseline.
+    pub fn without_alerts(&self) -> Store {
+        Store {
+            db: self.db.clone(),
+            alerting: false,
         }
     }
 
