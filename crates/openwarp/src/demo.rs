@@ -528,6 +528,15 @@ impl std::fmt::Display for AdvisoryLoad {
     }
 }
 
+/// A real KEV entry held back from the demo's catalogue (CVE-2024-21762,
+/// FortiOS), for showing — and testing — what happens when CISA adds a
+/// vulnerability that members are exposed to: a follow-up alert to the
+/// named users of every council running an affected FortiOS.
+pub const KEV_NEW_ENTRY: (&str, &[u8]) = (
+    "kev-new-entry-fortios.json",
+    include_bytes!("../demo/kev-new-entry-fortios.json"),
+);
+
 /// Ingest the compiled-in advisories. Idempotent: unchanged records are skipped.
 pub async fn ingest_advisories(store: &Store) -> anyhow::Result<AdvisoryLoad> {
     let mut load = AdvisoryLoad::default();
@@ -582,7 +591,10 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<()> {
     if items > 0 {
         println!("Gave the demo councils {items} inventory items and their suppliers.");
     }
-    let advisories = ingest_advisories(&store)
+    // The demo's corpus is the members' baseline, not news: it records what
+    // they are exposed to without alerting. Alerts come from what changes
+    // afterwards (try `openwarp ingest crates/openwarp/demo/kev-new-entry-fortios.json`).
+    let advisories = ingest_advisories(&store.without_alerts())
         .await
         .context("loading the demo advisories")?;
     println!("{advisories}");
@@ -1035,6 +1047,104 @@ mod tests {
             .await
             .expect("supplier");
         assert_eq!(shared.len(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_new_kev_entry_alerts_the_members_running_it_once() {
+        use openwarp_store::{AlertKind, DeliveryFilter};
+        let db = openwarp_store::testing::sqlite().await;
+        let store = &db.store;
+        seed(store, today()).await.expect("seed");
+        seed_estates(store).await.expect("estates");
+        ingest_advisories(&store.without_alerts())
+            .await
+            .expect("advisories");
+        let none = store
+            .deliveries(&DeliveryFilter::default())
+            .await
+            .expect("deliveries");
+        assert!(none.is_empty(), "the baseline alerts nobody: {none:?}");
+
+        async fn ingest(
+            store: &Store,
+            known: &mut openwarp_store::KnownRecords,
+        ) -> openwarp_feeds::FileReport {
+            let (name, bytes) = KEV_NEW_ENTRY;
+            openwarp_feeds::ingest_bytes(
+                store,
+                name,
+                bytes.to_vec(),
+                known,
+                openwarp_feeds::IngestOptions::default(),
+                &(),
+            )
+            .await
+        }
+        let mut known = openwarp_store::KnownRecords::default();
+        let report = ingest(store, &mut known).await;
+        assert!(report.error.is_none(), "{:?}", report.error);
+        assert_eq!(report.counts.new, 1, "{:?}", report.counts);
+
+        let kent = store
+            .find_org_by_name("Kent County Council")
+            .await
+            .expect("lookup")
+            .expect("kent");
+        let alerts = store.alerts_for_org(kent.id, 10).await.expect("alerts");
+        assert_eq!(alerts.len(), 1, "{alerts:#?}");
+        let a = &alerts[0];
+        assert_eq!(a.kind, AlertKind::Update);
+        assert_eq!(a.vuln_id.as_deref(), Some("CVE-2024-21762"));
+        assert_eq!(a.priority, openwarp_matching::priority::Priority::P1);
+        assert_eq!(a.tlp, openwarp_core::TlpLabel::Clear);
+        assert!(
+            a.content.changes.iter().any(|c| c.starts_with(
+                "Added to CISA's Known Exploited Vulnerabilities catalogue"
+            )),
+            "{:?}",
+            a.content.changes
+        );
+        assert!(
+            a.content.reason.starts_with("P1 because"),
+            "{}",
+            a.content.reason
+        );
+        assert!(
+            a.content
+                .path
+                .starts_with(&format!("/orgs/{}/exposure/", kent.id.0))
+        );
+        // Every Kent user with default preferences (P1 at once) is queued once.
+        let kent_deliveries = store
+            .deliveries(&DeliveryFilter {
+                org: Some(kent.id),
+                ..DeliveryFilter::default()
+            })
+            .await
+            .expect("deliveries");
+        let users = store.list_users(Some(kent.id)).await.expect("users");
+        assert_eq!(kent_deliveries.len(), users.len());
+        let mut recipients: Vec<&str> = kent_deliveries
+            .iter()
+            .map(|d| d.recipient.as_str())
+            .collect();
+        recipients.sort_unstable();
+        recipients.dedup();
+        assert_eq!(recipients.len(), users.len(), "one delivery per user");
+
+        // Hearing it again is not news.
+        let before = store
+            .deliveries(&DeliveryFilter::default())
+            .await
+            .expect("all");
+        let mut fresh = openwarp_store::KnownRecords::default();
+        ingest(store, &mut fresh).await;
+        ingest_advisories(store).await.expect("advisories again");
+        let after = store
+            .deliveries(&DeliveryFilter::default())
+            .await
+            .expect("all");
+        assert_eq!(before.len(), after.len());
     }
 
     #[tokio::test]
