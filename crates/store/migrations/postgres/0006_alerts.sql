@@ -91,7 +91,7 @@ CREATE TABLE deliveries (
     webhook_id      BIGINT REFERENCES webhooks (id) ON DELETE CASCADE,
     payload         TEXT    NOT NULL DEFAULT '{}',
     status          TEXT    NOT NULL CHECK (status IN ('pending', 'sent', 'dead')),
-    attempts        BIGINT NOT NULL DEFAULT FALSE,
+    attempts        BIGINT NOT NULL DEFAULT 0,
     next_attempt_at TIMESTAMPTZ    NOT NULL,
     lease_owner     TEXT,
     lease_until     TIMESTAMPTZ,
