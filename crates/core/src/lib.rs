@@ -16,6 +16,7 @@ pub mod membership;
 pub mod supplier;
 pub mod tlp;
 pub mod validation;
+pub mod warp_advisory;
 
 pub use access::{Actor, Denied};
 pub use account::{Email, Password, Role};
