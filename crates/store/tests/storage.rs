@@ -1877,3 +1877,6 @@ mod matching {
         }
     }
 }
+
+#[path = "storage_parts/alerts.rs"]
+mod alerts;
