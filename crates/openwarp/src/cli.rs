@@ -110,6 +110,11 @@ pub struct IngestArgs {
     /// Records per database transaction.
     #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub batch_size: u32,
+    /// Record what members are exposed to without alerting anyone: for a
+    /// first load of a feed's history, which is not news. Later ingests are
+    /// compared with this baseline and alert as usual.
+    #[arg(long)]
+    pub baseline: bool,
 }
 
 /// Where to find the configuration file.

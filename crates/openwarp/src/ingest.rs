@@ -103,7 +103,10 @@ pub async fn run(config: &Config, args: &IngestArgs) -> anyhow::Result<()> {
         args.paths.iter().cloned().partition(|p| is_url(p));
     let urls: Vec<String> = url_args.iter().map(|p| p.display().to_string()).collect();
     let files = expand_paths(&path_args).map_err(|e| BadInput(vec![format!("PATH: {e}")]))?;
-    let store = open_store(&config.database_url).await?;
+    let mut store = open_store(&config.database_url).await?;
+    if args.baseline {
+        store = store.without_alerts();
+    }
     let url_failures = ingest_urls(&store, &urls).await?;
     let draw = !args.quiet && std::io::stderr().is_terminal();
     let bar = ProgressBar::with_draw_target(
