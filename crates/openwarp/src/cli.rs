@@ -44,6 +44,9 @@ pub enum Command {
     /// member inventories: full re-match, one changed advisory, one changed
     /// item (nothing is stored).
     BenchMatch(BenchMatchArgs),
+    /// Measure alert fan-out: one P1 KEV update to thousands of named
+    /// users (ingest to queued), and daily digests for hundreds of councils.
+    BenchAlerts(BenchAlertsArgs),
     /// Load the NVD Official CPE Dictionary (CPE 2.3 XML; plain, .gz or .xz)
     /// so inventory suggestions include products no advisory names yet.
     CpeDictionary(CpeDictionaryArgs),
@@ -56,6 +59,19 @@ pub struct CpeDictionaryArgs {
     /// The dictionary file (e.g. official-cpe-dictionary_v2.3.xml.gz).
     #[arg(value_name = "PATH")]
     pub path: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchAlertsArgs {
+    /// Member councils.
+    #[arg(long, default_value_t = 400, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub orgs: u32,
+    /// Named users, spread evenly over the councils.
+    #[arg(long, default_value_t = 4000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub users: u32,
+    /// A new, empty database to use (default: a temporary SQLite file).
+    #[arg(long, value_name = "URL")]
+    pub database: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,7 @@
 
 mod admin;
 mod bench;
+mod bench_alerts;
 mod bench_match;
 mod cli;
 mod config;
@@ -68,6 +69,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Ingest(args) => ingest::run(&configure(&args.config)?, &args).await,
         Command::BenchParse(args) => bench::parse(&args),
         Command::BenchMatch(args) => bench_match::run(&args).await,
+        Command::BenchAlerts(args) => bench_alerts::run(&args).await,
         Command::CpeDictionary(args) => cpe_dictionary::run(&configure(&args.config)?, &args).await,
     }
 }
