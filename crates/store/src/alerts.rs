@@ -940,9 +940,56 @@ impl Store {
         ids.sort_unstable();
         let mut jobs = Vec::with_capacity(ids.len());
         for id in ids {
+            // Preferences may have changed since the delivery was queued: an
+            // unsubscribe takes effect at once (RFC 8058 expects no further
+            // mail), as do pausing, disabling the account or the webhook.
+            if let Some(reason) = self.delivery_unwanted(id).await? {
+                self.delivery_failed(id, &format!("cancelled: {reason}"), None, now)
+                    .await?;
+                continue;
+            }
             jobs.push(self.delivery_job(id).await?);
         }
         Ok(jobs)
+    }
+
+    /// Why a queued delivery should no longer go out, if it should not.
+    async fn delivery_unwanted(&self, id: i64) -> Result<Option<&'static str>> {
+        #[allow(clippy::type_complexity)]
+        let row: Option<(
+            Option<bool>,
+            Option<bool>,
+            Option<bool>,
+            Option<bool>,
+            Option<String>,
+        )> = on_pool!(self, |p| {
+            sqlx::query_as(
+                "SELECT u.disabled, s.paused, s.unsubscribed, w.active, o.status \
+                     FROM deliveries d JOIN organisations o ON o.id = d.org_id \
+                     LEFT JOIN users u ON u.id = d.user_id \
+                     LEFT JOIN subscriptions s ON s.user_id = d.user_id \
+                     LEFT JOIN webhooks w ON w.id = d.webhook_id WHERE d.id = $1",
+            )
+            .bind(id)
+            .fetch_optional(p)
+            .await
+        })?;
+        let Some((disabled, paused, unsubscribed, hook_active, org_status)) = row else {
+            return Ok(Some("the delivery is gone"));
+        };
+        Ok(if disabled == Some(true) {
+            Some("the recipient's account is disabled")
+        } else if unsubscribed == Some(true) {
+            Some("the recipient unsubscribed")
+        } else if paused == Some(true) {
+            Some("the recipient paused alerts")
+        } else if hook_active == Some(false) {
+            Some("the webhook is switched off")
+        } else if !matches!(org_status.as_deref(), Some("pending" | "active" | "lapsed")) {
+            Some("the organisation's membership has ended")
+        } else {
+            None
+        })
     }
 
     /// Everything needed to send one delivery.

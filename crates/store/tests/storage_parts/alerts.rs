@@ -482,6 +482,45 @@ async fn concurrent_workers_never_claim_the_same_delivery() {
     }
 }
 
+#[tokio::test]
+async fn an_unsubscribe_or_a_disabled_account_cancels_what_was_queued() {
+    for db in all_backends().await {
+        let s = &db.store;
+        let name = db.backend().name();
+        let (_, users) = one_dead_simple_alert(s, 3).await;
+        s.unsubscribe(users[0], t0()).await.expect("unsubscribe");
+        s.set_user_disabled(users[1], true, t0())
+            .await
+            .expect("disable");
+        let jobs = s
+            .claim_deliveries("w", t0(), Duration::seconds(60), 10)
+            .await
+            .expect("claim");
+        assert_eq!(
+            jobs.len(),
+            1,
+            "{name}: only the third user is still sent to"
+        );
+        let dead = s
+            .deliveries(&DeliveryFilter {
+                status: Some(DeliveryStatus::Dead),
+                ..DeliveryFilter::default()
+            })
+            .await
+            .expect("dead");
+        let mut reasons: Vec<String> = dead.iter().filter_map(|d| d.last_error.clone()).collect();
+        reasons.sort();
+        assert_eq!(
+            reasons,
+            [
+                "cancelled: the recipient unsubscribed",
+                "cancelled: the recipient's account is disabled"
+            ],
+            "{name}"
+        );
+    }
+}
+
 fn at(h: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 24, h, 0, 0)
         .single()
