@@ -30,6 +30,7 @@ mod inventory;
 mod invitations;
 mod orgs;
 mod users;
+mod warp_advisories;
 
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -51,6 +52,9 @@ pub use inventory::{AddedItems, ProductName, StoredItem, Supplier, SupplierUser}
 pub use invitations::{AcceptError, Invitation, InvitationState};
 pub use orgs::Organisation;
 pub use users::{NewUser, User, UserWithSecret};
+pub use warp_advisories::{
+    AudienceOrg, Published, WarpAdvisory, WarpAdvisoryFilter, WarpReach, product_keys,
+};
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{

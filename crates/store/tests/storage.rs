@@ -1880,3 +1880,6 @@ mod matching {
 
 #[path = "storage_parts/alerts.rs"]
 mod alerts;
+
+#[path = "storage_parts/warp_advisories.rs"]
+mod warp_advisories;
