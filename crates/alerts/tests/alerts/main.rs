@@ -1,0 +1,1 @@
+//! Integration tests of the delivery edge (filled in below).
