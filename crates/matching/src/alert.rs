@@ -31,6 +31,25 @@ pub struct AlertState {
     pub cvss: Option<f64>,
 }
 
+impl AlertState {
+    /// The most a member has been told across `self` and `other`: the more
+    /// urgent priority, exploited if either was, a fix if either had one,
+    /// the higher score. Stored after each change so that a value
+    /// that flaps (an EPSS percentile around a threshold, say) alerts only
+    /// the first time it crosses, not every time it comes back.
+    pub fn merge(&self, other: &AlertState) -> AlertState {
+        AlertState {
+            priority: self.priority.min(other.priority),
+            exploited: self.exploited || other.exploited,
+            fix_available: self.fix_available || other.fix_available,
+            cvss: match (self.cvss, other.cvss) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.or(b),
+            },
+        }
+    }
+}
+
 /// A change worth a follow-up alert.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "change", rename_all = "snake_case")]
@@ -331,6 +350,26 @@ mod tests {
             &state(Priority::P4, false, false, Some(5.0)),
         );
         assert_eq!(first_score[0].to_string(), "Scored CVSS 5.0");
+    }
+
+    #[test]
+    fn flapping_alerts_once() {
+        let told = state(Priority::P3, false, false, Some(7.5));
+        let up = state(Priority::P2, false, false, Some(7.5));
+        assert_eq!(changes(&told, &up).len(), 1);
+        let told = told.merge(&up);
+        let down = state(Priority::P3, false, false, Some(7.5));
+        assert!(changes(&told, &down).is_empty());
+        let told = told.merge(&down);
+        assert_eq!(told.priority, Priority::P2, "the most urgent told is kept");
+        assert!(changes(&told, &up).is_empty(), "back up: not news again");
+        let m = state(Priority::P4, true, false, None).merge(&state(
+            Priority::P4,
+            false,
+            true,
+            Some(5.0),
+        ));
+        assert_eq!(m, state(Priority::P4, true, true, Some(5.0)));
     }
 
     fn prefs(min: Option<Priority>, digest: DigestFrequency, filters: &[&str]) -> Preferences {

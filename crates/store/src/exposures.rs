@@ -825,6 +825,18 @@ impl Store {
                         }
                     }
                     Some(e) if e.digest != d => {
+                        // What the member has been told, merged with now
+                        // (the most urgent told is kept; see AlertState::merge).
+                        let old_state: Option<AlertState> = e
+                            .alert_state
+                            .as_deref()
+                            .and_then(|j| serde_json::from_str(j).ok());
+                        let stored_state = if active {
+                            let merged = old_state.map_or(*state, |o| o.merge(state));
+                            Some(serde_json::to_string(&merged).map_err(corrupt)?)
+                        } else {
+                            e.alert_state.clone()
+                        };
                         sqlx::query(
                             "UPDATE exposures SET active = $1, verdict = $2, priority = $3, reasons = $4, line = $5, \
                              finding = $6, digest = $7, changed_at = $8, alert_state = $10 WHERE id = $9",
@@ -838,19 +850,25 @@ impl Store {
                         .bind(&d)
                         .bind(now)
                         .bind(e.id)
-                        .bind(if active { Some(&state_json) } else { e.alert_state.as_ref() })
+                        .bind(stored_state.as_ref())
                         .execute(&mut *tx)
                         .await?;
                         if alerting && active {
-                            let old: Option<AlertState> = e
-                                .alert_state
-                                .as_deref()
-                                .and_then(|j| serde_json::from_str(j).ok());
                             if !e.active {
-                                if old.as_ref() != Some(state) {
-                                    triggers.push(trigger(e.id, true, Vec::new()));
+                                match &old_state {
+                                    None => triggers.push(trigger(e.id, true, Vec::new())),
+                                    Some(o) => {
+                                        let c = alert_changes(o, state);
+                                        if !c.is_empty() {
+                                            triggers.push(trigger(
+                                                e.id,
+                                                true,
+                                                c.iter().map(ToString::to_string).collect(),
+                                            ));
+                                        }
+                                    }
                                 }
-                            } else if let Some(o) = old {
+                            } else if let Some(o) = old_state {
                                 let c = alert_changes(&o, state);
                                 if !c.is_empty() {
                                     triggers.push(trigger(
