@@ -218,10 +218,10 @@ pub enum Route {
 /// Whether an alert of `priority` about `subjects` goes to a user now, in
 /// their digest, or not at all. WARP advisories pass `None` for subjects:
 /// the WARP chose their audience, so product filters do not apply.
-pub fn route<'a>(
+pub fn route(
     prefs: &Preferences,
     priority: Priority,
-    subjects: Option<&mut dyn Iterator<Item = &'a str>>,
+    subjects: Option<&mut dyn Iterator<Item = &str>>,
 ) -> Route {
     if prefs.silenced {
         return Route::Nothing;

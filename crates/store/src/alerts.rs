@@ -701,13 +701,13 @@ impl Store {
     /// A user's subscription (their own choices over their organisation's defaults).
     pub async fn subscription(&self, user: UserId) -> Result<Subscription> {
         let row: Option<SubscriberRow> = on_pool!(self, |p| {
-            sqlx::query_as(concat!(
+            sqlx::query_as(
                 "SELECT u.id AS user_id, u.org_id AS org_id, s.immediate_min AS s_immediate, s.digest AS s_digest, \
                  s.filters AS s_filters, s.paused AS s_paused, s.unsubscribed AS s_unsubscribed, \
                  d.immediate_min AS d_immediate, d.digest AS d_digest \
                  FROM users u LEFT JOIN subscriptions s ON s.user_id = u.id \
                  LEFT JOIN alert_defaults d ON d.org_id = u.org_id WHERE u.id = $1"
-            ))
+            )
             .bind(user.0)
             .fetch_optional(p)
             .await

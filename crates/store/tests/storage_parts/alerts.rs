@@ -358,7 +358,10 @@ async fn one_dead_simple_alert(s: &Store, users: usize) -> (OrgId, Vec<UserId>) 
         },
         dedup_key: "test:phishing".into(),
     };
-    let (raised, queued) = s.raise_alerts(&[alert.clone()], t0()).await.expect("raise");
+    let (raised, queued) = s
+        .raise_alerts(std::slice::from_ref(&alert), t0())
+        .await
+        .expect("raise");
     assert_eq!((raised, queued), (1, users as u64));
     let again = s.raise_alerts(&[alert], t0()).await.expect("raise again");
     assert_eq!(again, (0, 0), "the same dedup key raises nothing");
