@@ -19,6 +19,7 @@
 //!   database error.
 
 mod advisories;
+mod alert_status;
 mod alerts;
 mod audit;
 mod auth;

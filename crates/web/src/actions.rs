@@ -2,6 +2,7 @@
 //! checks access with [`openwarp_core::access`], does the work through the
 //! store and writes the audit log, so neither front end can forget a step.
 
+pub mod alerts;
 pub mod exposures;
 pub mod inventory;
 pub mod suppliers;

@@ -159,6 +159,46 @@ pub fn router(store: Store, config: WebConfig) -> axum::Router {
         .route("/operators", get(operator::operators))
         .route("/operators/invitations", post(operator::invite_operator))
         .route("/audit", get(operator::audit))
+        // Alerts (issue 5)
+        .route(
+            "/account/alerts",
+            get(pages::alerts::my_settings).post(pages::alerts::save_my_settings),
+        )
+        .route(
+            "/account/alerts/resubscribe",
+            post(pages::alerts::resubscribe),
+        )
+        .route("/orgs/{id}/alerts", get(pages::alerts::org_settings))
+        .route(
+            "/orgs/{id}/alerts/defaults",
+            post(pages::alerts::save_org_defaults),
+        )
+        .route(
+            "/orgs/{id}/alerts/webhooks",
+            post(pages::alerts::add_webhook),
+        )
+        .route(
+            "/orgs/{org}/alerts/webhooks/{wid}/enable",
+            post(pages::alerts::enable_webhook),
+        )
+        .route(
+            "/orgs/{org}/alerts/webhooks/{wid}/disable",
+            post(pages::alerts::disable_webhook),
+        )
+        .route(
+            "/orgs/{org}/alerts/webhooks/{wid}/delete",
+            post(pages::alerts::delete_webhook),
+        )
+        .route("/orgs/{id}/alerts/history", get(pages::alerts::history))
+        .route("/alerts", get(pages::alerts::history_mine))
+        .route("/alerts/{id}", get(pages::alerts::show))
+        .route("/deliveries", get(pages::alerts::deliveries))
+        .route("/deliveries/{id}/retry", post(pages::alerts::retry))
+        .route(
+            "/unsubscribe",
+            get(pages::alerts::unsubscribe_form).post(pages::alerts::unsubscribe),
+        )
+        // End of alerts (issue 5)
         .layer(no_store.clone());
     // Everything but file uploads takes small bodies.
     let small = axum::Router::new()

@@ -4,6 +4,7 @@
 //! at `/api/v1/openapi.json`, generated from these handlers.
 
 mod advisories;
+mod alerts;
 mod exposures;
 mod inventory;
 mod orgs;
@@ -65,14 +66,19 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
           suppliers::list_suppliers, suppliers::create_supplier, suppliers::update_supplier,
           suppliers::delete_supplier, suppliers::members_using_supplier,
           exposures::list_exposures, exposures::get_exposure, exposures::set_status,
-          exposures::advisory_exposure),
+          exposures::advisory_exposure,
+          // Alerts (issue 5)
+          alerts::get_subscription, alerts::put_subscription, alerts::get_defaults, alerts::put_defaults,
+          alerts::list_webhooks, alerts::create_webhook, alerts::set_webhook_active, alerts::delete_webhook,
+          alerts::list_alerts, alerts::get_alert, alerts::list_deliveries, alerts::retry_delivery),
     components(schemas(ApiErrorBody, ApiFieldError)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
     tags((name = "membership", description = "Member organisations, named users and fees"),
          (name = "advisories", description = "Vulnerability advisories from every source, with provenance and history"),
          (name = "inventory", description = "What a member runs and whom it depends on: items, imports, CPE names, suppliers"),
-         (name = "exposure", description = "Which advisories affect a member, how urgently and why, and what the member decided"))
+         (name = "exposure", description = "Which advisories affect a member, how urgently and why, and what the member decided"),
+         (name = "alerts", description = "Who is alerted how: subscriptions, organisation defaults, webhooks; alerts raised and their deliveries"))
 )]
 pub struct ApiDoc;
 
@@ -140,5 +146,31 @@ pub fn routes() -> Router<AppState> {
             "/orgs/{id}/exposures/{x}/status",
             post(exposures::set_status),
         )
+        // Alerts (issue 5)
+        .route(
+            "/account/alerts",
+            get(alerts::get_subscription).put(alerts::put_subscription),
+        )
+        .route(
+            "/orgs/{id}/alert-defaults",
+            get(alerts::get_defaults).put(alerts::put_defaults),
+        )
+        .route(
+            "/orgs/{id}/webhooks",
+            get(alerts::list_webhooks).post(alerts::create_webhook),
+        )
+        .route(
+            "/orgs/{id}/webhooks/{wid}",
+            axum::routing::delete(alerts::delete_webhook),
+        )
+        .route(
+            "/orgs/{id}/webhooks/{wid}/active",
+            put(alerts::set_webhook_active),
+        )
+        .route("/alerts", get(alerts::list_alerts))
+        .route("/alerts/{id}", get(alerts::get_alert))
+        .route("/deliveries", get(alerts::list_deliveries))
+        .route("/deliveries/{id}/retry", post(alerts::retry_delivery))
+        // End of alerts (issue 5)
         .fallback(not_found)
 }

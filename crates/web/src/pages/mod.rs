@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod advisories;
+pub mod alerts;
 pub mod dashboard;
 pub mod exposure;
 pub mod inventory;
