@@ -40,7 +40,10 @@ fn under_ci() -> bool {
 pub fn python() -> Option<PathBuf> {
     let candidates: Vec<PathBuf> = match std::env::var(PYTHON_VAR) {
         Ok(p) if !p.is_empty() => vec![PathBuf::from(p)],
-        _ => vec![PathBuf::from("python3")],
+        _ => xtask_venv()
+            .into_iter()
+            .chain([PathBuf::from("python3")])
+            .collect(),
     };
     for python in candidates {
         let ok = Command::new(&python)
@@ -61,6 +64,16 @@ pub fn python() -> Option<PathBuf> {
     }
     eprintln!("note: {why}; SKIPPING the SMTP test (run `cargo xtask ci` to include it)");
     None
+}
+
+/// The venv `cargo xtask ci` made (`target/xtask-venv`), found from the
+/// test executable (`target/debug/deps/…`), so a plain `cargo test` after
+/// one CI run finds it too.
+fn xtask_venv() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    exe.ancestors()
+        .map(|dir| dir.join("xtask-venv").join("bin").join("python"))
+        .find(|p| p.is_file())
 }
 
 /// A port on 127.0.0.1 that was free a moment ago.
@@ -161,8 +174,8 @@ impl SmtpServer {
         }
     }
 
-    /// Every message received so far, raw, in the order files sort
-    /// (Maildir names start with the arrival time).
+    /// Every message received so far, raw (in no meaningful order: Maildir
+    /// names sort by arrival only to the second).
     pub fn messages(&self) -> Vec<Vec<u8>> {
         let mut files: Vec<PathBuf> = ["new", "cur"]
             .iter()
