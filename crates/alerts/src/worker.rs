@@ -12,6 +12,7 @@ use crate::smtp::{Mailer, SmtpConfig, SmtpError};
 use crate::webhook::{WebhookClient, WebhookError};
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use openwarp_matching::alert::{MAX_ATTEMPTS, RETRY_BASE, retry_delay};
 use openwarp_store::{DELIVERY_LEASE, DeliveryJob, DeliveryStatus, Recipient, Store, StoreError};
 use std::future::Future;
@@ -209,19 +210,20 @@ impl Deliverer {
             warp_name: &self.cfg.warp_name,
             link_secret: secret,
         };
-        let outcomes: Vec<Result<Outcome, StoreError>> = futures_util::stream::iter(&jobs)
-            .map(|job| async move {
-                let result = if started.elapsed() > budget {
-                    Err(Failure::Held)
-                } else {
-                    self.send(&ctx, job, now).await
-                };
-                self.settle(job, result, now).await
-            })
-            .buffer_unordered(self.cfg.concurrency.max(1))
-            .collect()
-            .await;
-        for outcome in outcomes {
+        // A hand-written loop over `FuturesUnordered` rather than stream
+        // combinators with closures: the combinators' borrowed closures
+        // defeat the compiler's proof that this future is `Send`, which
+        // `tokio::spawn` needs.
+        let mut queue = jobs.iter();
+        let mut in_flight = FuturesUnordered::new();
+        loop {
+            while in_flight.len() < self.cfg.concurrency.max(1) {
+                let Some(job) = queue.next() else { break };
+                in_flight.push(self.process(&ctx, job, now, started, budget));
+            }
+            let Some(outcome) = in_flight.next().await else {
+                break;
+            };
             match outcome? {
                 Outcome::Sent => counts.sent += 1,
                 Outcome::Retrying => counts.retrying += 1,
@@ -230,6 +232,24 @@ impl Deliverer {
             }
         }
         Ok(counts)
+    }
+
+    /// Send one delivery (unless the lease is running short) and record
+    /// the outcome.
+    async fn process(
+        &self,
+        ctx: &Context<'_>,
+        job: &DeliveryJob,
+        now: DateTime<Utc>,
+        started: Instant,
+        budget: Duration,
+    ) -> Result<Outcome, StoreError> {
+        let result = if started.elapsed() > budget {
+            Err(Failure::Held)
+        } else {
+            self.send(ctx, job, now).await
+        };
+        self.settle(job, result, now).await
     }
 
     /// Render and send one delivery.

@@ -38,6 +38,8 @@ pub struct Config {
     pub sessions: SessionSection,
     /// Live advisory feeds polled by `serve` (`[[feeds]]` tables).
     pub feeds: Vec<openwarp_feeds::FeedSource>,
+    /// Sending alerts by e-mail and webhook (`[alerts]`, `[alerts.smtp]`).
+    pub alerts: AlertsSection,
 }
 
 /// How log lines are written to standard error.
@@ -71,6 +73,39 @@ pub struct SessionSection {
     pub reset_hours: i64,
 }
 
+/// How `serve` delivers alerts. Without `smtp`, e-mail alerts are kept
+/// (pending) until it is configured; webhooks are sent regardless.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlertsSection {
+    pub smtp: Option<openwarp_alerts::SmtpConfig>,
+    /// Look for due deliveries this often when the queue is empty.
+    pub poll_milliseconds: u64,
+    /// The first retry of a failed delivery waits this long; each later one
+    /// twice as long (capped at 4 hours; given up after 10 attempts).
+    pub retry_base_seconds: i64,
+    /// Deliveries claimed at once by one instance.
+    pub batch_size: i64,
+    /// Sends in flight at once per instance.
+    pub concurrency: usize,
+    /// How long an instance holds the deliveries it claimed; if it dies,
+    /// another instance sends them after this long.
+    pub lease_seconds: i64,
+}
+
+impl Default for AlertsSection {
+    fn default() -> Self {
+        AlertsSection {
+            smtp: None,
+            poll_milliseconds: 1000,
+            retry_base_seconds: 30,
+            batch_size: 50,
+            concurrency: 4,
+            lease_seconds: 120,
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -84,6 +119,7 @@ impl Default for Config {
             fees: FeeSchedule::default(),
             sessions: SessionSection::default(),
             feeds: Vec::new(),
+            alerts: AlertsSection::default(),
         }
     }
 }
@@ -190,12 +226,62 @@ impl Config {
                 return Err(invalid(field, "must be a positive whole number"));
             }
         }
+        self.validate_alerts()
+    }
+
+    fn validate_alerts(&self) -> Result<(), ConfigError> {
+        let a = &self.alerts;
+        let invalid = |field: &str, message: String| ConfigError::Invalid {
+            field: format!("alerts.{field}"),
+            message,
+        };
+        if let Some(smtp) = &a.smtp {
+            smtp.validate()
+                .map_err(|e| invalid("smtp", e.to_string()))?;
+        }
+        if !(10..=60_000).contains(&a.poll_milliseconds) {
+            return Err(invalid(
+                "poll_milliseconds",
+                "must be between 10 and 60000".into(),
+            ));
+        }
+        if !(1..=3600).contains(&a.retry_base_seconds) {
+            return Err(invalid(
+                "retry_base_seconds",
+                "must be between 1 and 3600".into(),
+            ));
+        }
+        if !(1..=1000).contains(&a.batch_size) {
+            return Err(invalid("batch_size", "must be between 1 and 1000".into()));
+        }
+        if !(1..=64).contains(&a.concurrency) {
+            return Err(invalid("concurrency", "must be between 1 and 64".into()));
+        }
+        if !(5..=3600).contains(&a.lease_seconds) {
+            return Err(invalid(
+                "lease_seconds",
+                "must be between 5 and 3600".into(),
+            ));
+        }
         Ok(())
     }
 
     /// The public URL without a trailing slash, ready to append `/reset/…`.
     pub fn base_url(&self) -> &str {
         self.public_url.trim_end_matches('/')
+    }
+
+    /// The settings the alerts worker runs with.
+    pub fn alerts(&self) -> openwarp_alerts::AlertsConfig {
+        let a = &self.alerts;
+        let mut c = openwarp_alerts::AlertsConfig::new(self.base_url(), &self.warp.name);
+        c.smtp = a.smtp.clone();
+        c.poll_interval = std::time::Duration::from_millis(a.poll_milliseconds);
+        c.retry_base = chrono::Duration::seconds(a.retry_base_seconds);
+        c.batch_size = a.batch_size;
+        c.concurrency = a.concurrency;
+        c.lease = chrono::Duration::seconds(a.lease_seconds);
+        c
     }
 
     /// The settings the web layer runs with.
@@ -389,6 +475,51 @@ mod tests {
                 text.contains("name") && text.contains("url") && text.contains("interval"),
                 "{text}"
             );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn alerts_are_read_from_file_and_environment() {
+        jailed(|jail| {
+            jail.create_file(
+                "openwarp.toml",
+                "public_url = \"https://warp.example.gov.uk/\"\n[warp]\nname = \"SEGWARP\"\n\
+                 [alerts]\nretry_base_seconds = 60\n\
+                 [alerts.smtp]\nhost = \"smtp.example.gov.uk\"\nsecurity = \"tls\"\nport = 465\n\
+                 username = \"warp\"\nfrom_address = \"alerts@warp.example.gov.uk\"\n",
+            )?;
+            jail.set_env("OPENWARP_ALERTS__SMTP__PASSWORD", "hunter2");
+            let config = load(None).expect("alerts load");
+            let smtp = config.alerts.smtp.as_ref().expect("smtp");
+            assert_eq!(smtp.host, "smtp.example.gov.uk");
+            assert_eq!(smtp.security, openwarp_alerts::SmtpSecurity::Tls);
+            assert_eq!(smtp.password.as_deref(), Some("hunter2"));
+            assert_eq!(smtp.timeout_seconds, 30, "unset keys keep defaults");
+            assert!(!format!("{config:?}").contains("hunter2"), "never shown");
+            let worker = config.alerts();
+            assert_eq!(worker.public_url, "https://warp.example.gov.uk");
+            assert_eq!(worker.warp_name, "SEGWARP");
+            assert_eq!(worker.retry_base, chrono::Duration::seconds(60));
+            assert_eq!(worker.lease, openwarp_store::DELIVERY_LEASE);
+            Ok(())
+        });
+        jailed(|jail| {
+            jail.create_file(
+                "openwarp.toml",
+                "[alerts.smtp]\nhost = \"h\"\nfrom_address = \"a@b.example\"\nusername = \"u\"\n",
+            )?;
+            let err = load(None).expect_err("username without password");
+            assert!(err.to_string().contains("alerts.smtp"), "{err}");
+            jail.create_file(
+                "openwarp.toml",
+                "[alerts.smtp]\nhost = \"h\"\nfrom = \"x\"\n",
+            )?;
+            let err = load(None).expect_err("unknown smtp key");
+            assert!(err.to_string().contains("from"), "{err}");
+            jail.create_file("openwarp.toml", "[alerts]\nconcurrency = 0\n")?;
+            let err = load(None).expect_err("zero concurrency");
+            assert!(err.to_string().contains("alerts.concurrency"), "{err}");
             Ok(())
         });
     }

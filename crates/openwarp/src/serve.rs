@@ -94,8 +94,9 @@ pub async fn bind(address: &str) -> anyhow::Result<TcpListener> {
         .with_context(|| format!("listening on {address}"))
 }
 
-/// Serve on `listener` with housekeeping until a shutdown signal, then close
-/// the pool so SQLite's write-ahead log is checkpointed.
+/// Serve on `listener` with housekeeping, feed polling and alert delivery
+/// until a shutdown signal, then close the pool so SQLite's write-ahead log
+/// is checkpointed.
 pub async fn run(listener: TcpListener, store: Store, config: &Config) -> anyhow::Result<()> {
     let housekeeping = spawn_purge(store.clone());
     let sources = openwarp_feeds::FeedSources::new(config.feeds.clone())
@@ -111,11 +112,24 @@ pub async fn run(listener: TcpListener, store: Store, config: &Config) -> anyhow
             let _ = stopped.changed().await;
         },
     ));
+    // Alerts go out from the same process; on shutdown the worker finishes
+    // the sends in hand and claims nothing new.
+    let alerts = tokio::spawn(openwarp_alerts::run(store.clone(), config.alerts(), {
+        let mut stopped = stop.subscribe();
+        async move {
+            let _ = stopped.changed().await;
+        }
+    }));
     let served = openwarp_web::serve(listener, store.clone(), config.web(), shutdown_signal())
         .await
         .context("serving HTTP");
     let _ = stop.send(());
     let _ = feeds.await;
+    match alerts.await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => tracing::error!(%error, "the alerts worker could not run"),
+        Err(error) => tracing::error!(%error, "the alerts worker failed"),
+    }
     housekeeping.abort();
     store.close().await;
     tracing::info!("openwarp stopped");
