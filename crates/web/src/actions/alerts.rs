@@ -458,6 +458,19 @@ pub async fn add_webhook(
     ip: &str,
 ) -> Result<Webhook, AppError> {
     require_settings_editor(&actor.actor(), org)?;
+    // Names tell webhooks apart in lists and the audit log.
+    if state
+        .store
+        .webhooks(org)
+        .await?
+        .iter()
+        .any(|w| w.name.to_lowercase() == hook.name.to_lowercase())
+    {
+        return Err(AppError::Conflict(format!(
+            "a webhook named '{}' exists already; choose another name",
+            hook.name
+        )));
+    }
     let w = state
         .store
         .add_webhook(org, hook, Some(actor.id), now())

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: failing loudly is the point
 
 mod advisories;
+mod alerts;
 mod api;
 mod browser;
 mod exposure;
