@@ -6,6 +6,7 @@ pub mod alerts;
 pub mod exposures;
 pub mod inventory;
 pub mod suppliers;
+pub mod warp_advisories;
 
 use crate::AppState;
 use crate::audit::record;

@@ -103,6 +103,34 @@ pub fn router(store: Store, config: WebConfig) -> axum::Router {
         .route("/dashboard", get(dashboard::dashboard))
         .route("/advisories", get(advisories::list))
         .route("/advisories/{id}", get(advisories::show))
+        // WARP advisories (issue 5)
+        .route(
+            "/warp-advisories",
+            get(pages::warp_advisories::list).post(pages::warp_advisories::create),
+        )
+        .route("/warp-advisories/new", get(pages::warp_advisories::new_form))
+        .route("/warp-advisories/{id}", get(pages::warp_advisories::show))
+        .route(
+            "/warp-advisories/{id}/edit",
+            get(pages::warp_advisories::edit_form).post(pages::warp_advisories::update),
+        )
+        .route(
+            "/warp-advisories/{id}/submit",
+            post(pages::warp_advisories::submit),
+        )
+        .route(
+            "/warp-advisories/{id}/request-changes",
+            post(pages::warp_advisories::request_changes),
+        )
+        .route(
+            "/warp-advisories/{id}/publish",
+            post(pages::warp_advisories::publish),
+        )
+        .route(
+            "/warp-advisories/{id}/withdraw",
+            post(pages::warp_advisories::withdraw),
+        )
+        // End of WARP advisories (issue 5)
         .route("/my-org", get(dashboard::my_org))
         .route("/orgs", get(orgs::list).post(orgs::create))
         .route("/orgs/new", get(orgs::new_form))

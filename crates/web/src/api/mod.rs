@@ -9,6 +9,7 @@ mod exposures;
 mod inventory;
 mod orgs;
 mod suppliers;
+mod warp_advisories;
 
 use crate::AppState;
 use crate::error::{ApiError, ApiErrorBody, ApiFieldError, AppError};
@@ -70,7 +71,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
           // Alerts (issue 5)
           alerts::get_subscription, alerts::put_subscription, alerts::get_defaults, alerts::put_defaults,
           alerts::list_webhooks, alerts::create_webhook, alerts::set_webhook_active, alerts::delete_webhook,
-          alerts::list_alerts, alerts::get_alert, alerts::list_deliveries, alerts::retry_delivery),
+          alerts::list_alerts, alerts::get_alert, alerts::list_deliveries, alerts::retry_delivery,
+          // WARP advisories (issue 5)
+          warp_advisories::list_warp_advisories, warp_advisories::get_warp_advisory,
+          warp_advisories::create_warp_advisory, warp_advisories::update_warp_advisory,
+          warp_advisories::submit_warp_advisory, warp_advisories::request_warp_advisory_changes,
+          warp_advisories::publish_warp_advisory, warp_advisories::withdraw_warp_advisory),
     components(schemas(ApiErrorBody, ApiFieldError)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -78,7 +84,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
          (name = "advisories", description = "Vulnerability advisories from every source, with provenance and history"),
          (name = "inventory", description = "What a member runs and whom it depends on: items, imports, CPE names, suppliers"),
          (name = "exposure", description = "Which advisories affect a member, how urgently and why, and what the member decided"),
-         (name = "alerts", description = "Who is alerted how: subscriptions, organisation defaults, webhooks; alerts raised and their deliveries"))
+         (name = "alerts", description = "Who is alerted how: subscriptions, organisation defaults, webhooks; alerts raised and their deliveries"),
+         (name = "warp advisories", description = "Advisories written by the WARP's operators, reviewed by a second operator, published to all members or to those whose inventory lists given products"))
 )]
 pub struct ApiDoc;
 
@@ -172,5 +179,31 @@ pub fn routes() -> Router<AppState> {
         .route("/deliveries", get(alerts::list_deliveries))
         .route("/deliveries/{id}/retry", post(alerts::retry_delivery))
         // End of alerts (issue 5)
+        // WARP advisories (issue 5)
+        .route(
+            "/warp-advisories",
+            get(warp_advisories::list_warp_advisories).post(warp_advisories::create_warp_advisory),
+        )
+        .route(
+            "/warp-advisories/{id}",
+            get(warp_advisories::get_warp_advisory).put(warp_advisories::update_warp_advisory),
+        )
+        .route(
+            "/warp-advisories/{id}/submit",
+            post(warp_advisories::submit_warp_advisory),
+        )
+        .route(
+            "/warp-advisories/{id}/request-changes",
+            post(warp_advisories::request_warp_advisory_changes),
+        )
+        .route(
+            "/warp-advisories/{id}/publish",
+            post(warp_advisories::publish_warp_advisory),
+        )
+        .route(
+            "/warp-advisories/{id}/withdraw",
+            post(warp_advisories::withdraw_warp_advisory),
+        )
+        // End of WARP advisories (issue 5)
         .fallback(not_found)
 }

@@ -186,6 +186,8 @@ struct ListPage {
     last: i64,
     prev_link: Option<String>,
     next_link: Option<String>,
+    /// "From your WARP": the newest WARP advisories the user may read.
+    warp: Vec<super::warp_advisories::WarpListItem>,
 }
 
 /// The current query string with `page` replaced.
@@ -239,6 +241,7 @@ pub async fn list(
         next_link: (offset + shown < result.total).then(|| page_link(raw.as_deref(), page + 1)),
         f: query,
         problems: problems.clone(),
+        warp: super::warp_advisories::from_your_warp(&state, &session).await?,
     };
     let status = if problems.is_empty() {
         StatusCode::OK

@@ -11,6 +11,7 @@ pub mod operator;
 pub mod orgs;
 pub mod session;
 pub mod suppliers;
+pub mod warp_advisories;
 
 use crate::AppState;
 use crate::error::AppError;

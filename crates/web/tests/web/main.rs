@@ -12,3 +12,4 @@ mod browser;
 mod exposure;
 mod pages;
 mod support;
+mod warp_advisories;
