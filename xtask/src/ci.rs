@@ -1,7 +1,8 @@
 //! `cargo xtask ci`: the full CI run.
 //!
 //! Steps run in order and the first failure stops the run: formatting check,
-//! clippy, provisioning of PostgreSQL and Chromium + ChromeDriver, then
+//! clippy, provisioning of PostgreSQL, Chromium + ChromeDriver and aiosmtpd
+//! (a real SMTP server, in a Python venv), then
 //! `cargo test --workspace` pointed at them through environment variables.
 //! The PostgreSQL cluster is stopped and deleted afterwards in every case.
 
@@ -11,6 +12,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::chromium::Browser;
 use crate::postgres::Cluster;
+use crate::smtp;
 use crate::util::{Apt, cargo, is_ci, run_inherit};
 
 /// Superuser URL of the throwaway PostgreSQL cluster.
@@ -104,6 +106,14 @@ fn run_steps(options: &Options, timings: &mut Timings) -> Result<()> {
         browser.describe();
         test_env.push((ENV_CHROMEDRIVER, path_string(&browser.chromedriver)?));
         test_env.push((ENV_CHROMIUM, path_string(&browser.chromium)?));
+    }
+
+    let smtp_python = timings.step("smtp", "provision aiosmtpd (Python venv)", || {
+        optional("aiosmtpd", smtp::ensure(&mut apt))
+    })?;
+    if let Some(python) = &smtp_python {
+        println!("{} in {}", smtp::version(python), python.display());
+        test_env.push((smtp::ENV_SMTP_PYTHON, path_string(python)?));
     }
 
     timings.step("test", "cargo test --workspace", || {

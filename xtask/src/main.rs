@@ -11,15 +11,20 @@
 //!   whole test suite against a throwaway PostgreSQL cluster and a real
 //!   Chromium + ChromeDriver, whose locations reach the tests through the
 //!   `OPENWARP_TEST_POSTGRES_URL`, `OPENWARP_TEST_CHROMEDRIVER` and
-//!   `OPENWARP_TEST_CHROMIUM` environment variables.
+//!   `OPENWARP_TEST_CHROMIUM` environment variables, and a Python venv with
+//!   aiosmtpd (a real SMTP server for the alert tests), named by
+//!   `OPENWARP_TEST_SMTP_PYTHON`.
 //! * `postgres`: start a throwaway PostgreSQL cluster, print its URL and keep
 //!   it running until Enter is pressed (or stdin closes).
+//! * `smtp-deps`: install (if needed, in `target/xtask-venv`) and check
+//!   aiosmtpd, then print the interpreter the alert tests use.
 //! * `browser-deps`: install (if needed, via apt) and check Chromium and
 //!   ChromeDriver, then print their paths and versions.
 
 mod chromium;
 mod ci;
 mod postgres;
+mod smtp;
 mod util;
 
 use std::process::ExitCode;
@@ -37,6 +42,8 @@ commands:
   postgres        start a throwaway PostgreSQL cluster, print its URL and keep it
                   running until Enter is pressed
   browser-deps    install/check Chromium and ChromeDriver and print their versions
+  smtp-deps       install/check aiosmtpd (a real SMTP server for the alert tests)
+                  in a Python venv under target/ and print its interpreter
   help            print this message";
 
 fn main() -> ExitCode {
@@ -64,6 +71,24 @@ fn run(args: &[String]) -> Result<()> {
         "browser-deps" => {
             no_extra_args(command, rest)?;
             chromium::run_browser_deps()
+        }
+        "smtp-deps" => {
+            no_extra_args(command, rest)?;
+            let python = smtp::ensure(&mut util::Apt::new())?;
+            println!(
+                "aiosmtpd {} in {}",
+                smtp::version(&python),
+                python.display()
+            );
+            println!();
+            println!("Run the alert tests with it:");
+            println!();
+            println!(
+                "    {}={} cargo test -p openwarp-alerts",
+                smtp::ENV_SMTP_PYTHON,
+                python.display()
+            );
+            Ok(())
         }
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
