@@ -108,7 +108,10 @@ pub fn router(store: Store, config: WebConfig) -> axum::Router {
             "/warp-advisories",
             get(pages::warp_advisories::list).post(pages::warp_advisories::create),
         )
-        .route("/warp-advisories/new", get(pages::warp_advisories::new_form))
+        .route(
+            "/warp-advisories/new",
+            get(pages::warp_advisories::new_form),
+        )
         .route("/warp-advisories/{id}", get(pages::warp_advisories::show))
         .route(
             "/warp-advisories/{id}/edit",
