@@ -26,6 +26,9 @@ pub const DEMO_PASSWORD: &str = "warp-demo-2026!";
 /// The demo operator; its presence means the demo data is already there.
 pub const OPERATOR_EMAIL: &str = "operator@segwarp.example";
 const OPERATOR_NAME: &str = "Olu Operator";
+/// A second operator, who reviews and publishes what the first writes.
+pub const REVIEWER_EMAIL: &str = "reviewer@segwarp.example";
+const REVIEWER_NAME: &str = "Rosa Reviewer";
 
 /// One demo member organisation and its people.
 struct DemoOrg {
@@ -598,6 +601,12 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<()> {
         .await
         .context("loading the demo advisories")?;
     println!("{advisories}");
+    let warp = seed_warp_advisories(&store)
+        .await
+        .context("seeding the demo WARP advisories")?;
+    if warp > 0 {
+        println!("Wrote {warp} WARP advisories (one published, one awaiting review).");
+    }
     println!("{}", banner(config.base_url()));
     serve::run(listener, store, &config).await
 }
@@ -649,10 +658,94 @@ pub async fn seed(store: &Store, today: NaiveDate) -> anyhow::Result<SeedSummary
             ensure_user(store, &user, &mut summary).await?;
         }
     }
+    let reviewer = demo_user(REVIEWER_EMAIL, REVIEWER_NAME, Role::Operator, None, &hash)?;
+    ensure_user(store, &reviewer, &mut summary).await?;
     let operator = demo_user(OPERATOR_EMAIL, OPERATOR_NAME, Role::Operator, None, &hash)?;
     ensure_user(store, &operator, &mut summary).await?;
     audit_seed(store, &summary).await?;
     Ok(summary)
+}
+
+/// The demo's WARP advisories, written by the operator: one published by the
+/// second operator after review (so it went to every member), one waiting
+/// for review. Skipped when any WARP advisory exists. The invented content
+/// follows the kind of notes SEGWARP sends; the CVE and links are real.
+pub async fn seed_warp_advisories(store: &Store) -> anyhow::Result<usize> {
+    use openwarp_core::warp_advisory::{LinkInput, WarpAdvisoryInput};
+    let existing = store
+        .warp_advisories(&openwarp_store::WarpAdvisoryFilter::default())
+        .await?;
+    if !existing.is_empty() {
+        return Ok(0);
+    }
+    let author = store
+        .find_user_by_email(OPERATOR_EMAIL)
+        .await?
+        .context("the demo operator is missing")?
+        .user;
+    let reviewer = match store.find_user_by_email(REVIEWER_EMAIL).await? {
+        Some(u) => u.user,
+        None => {
+            let hash = demo_password_hash().await?;
+            let user = demo_user(REVIEWER_EMAIL, REVIEWER_NAME, Role::Operator, None, &hash)?;
+            store.create_user(&user, openwarp_store::now()).await?
+        }
+    };
+    let now = openwarp_store::now();
+    let published = WarpAdvisoryInput {
+        title: "Payroll phishing: fake \"pay slip\" e-mails to council staff".into(),
+        summary: "Two members report e-mails to finance and HR staff that imitate a payroll \
+                  provider's pay-slip notice and lead to a credential-harvesting page. \
+                  The sending domains change daily."
+            .into(),
+        action: "Warn finance and HR staff today; block the reported domains at the mail \
+                 gateway; check sign-in logs for the accounts of anyone who clicked and \
+                 reset their passwords."
+            .into(),
+        tlp: "green".into(),
+        priority: "P2".into(),
+        audience: "all".into(),
+        products: Vec::new(),
+        cves: Vec::new(),
+        links: vec![LinkInput {
+            label: "NCSC: phishing attacks — defending your organisation".into(),
+            url: "https://www.ncsc.gov.uk/guidance/phishing".into(),
+        }],
+    }
+    .validate()
+    .map_err(|e| anyhow::anyhow!("demo WARP advisory: {e:?}"))?;
+    let a = store
+        .create_warp_advisory(&published, author.id, now)
+        .await?;
+    store.submit_warp_advisory(a.id, author.id, now).await?;
+    store.publish_warp_advisory(a.id, reviewer.id, now).await?;
+
+    let in_review = WarpAdvisoryInput {
+        title: "FortiOS SSL-VPN: check for compromise, not only for the patch".into(),
+        summary: "Attackers who exploited CVE-2024-21762 before patching kept access through \
+                  symbolic links that survive upgrades. Councils running FortiGate SSL-VPN \
+                  should look for them even where the fix is installed."
+            .into(),
+        action: "Upgrade to a fixed FortiOS release, then follow Fortinet's guidance on the \
+                 symbolic-link persistence and reset VPN credentials if any is found."
+            .into(),
+        tlp: "amber".into(),
+        priority: "P1".into(),
+        audience: "products".into(),
+        products: vec!["fortinet:fortios".into()],
+        cves: vec!["CVE-2024-21762".into()],
+        links: vec![LinkInput {
+            label: "Fortinet PSIRT FG-IR-24-015".into(),
+            url: "https://fortiguard.fortinet.com/psirt/FG-IR-24-015".into(),
+        }],
+    }
+    .validate()
+    .map_err(|e| anyhow::anyhow!("demo WARP advisory: {e:?}"))?;
+    let b = store
+        .create_warp_advisory(&in_review, author.id, now)
+        .await?;
+    store.submit_warp_advisory(b.id, author.id, now).await?;
+    Ok(2)
 }
 
 /// Give every demo organisation its estate and suppliers (skipping any that
@@ -833,6 +926,7 @@ pub fn sign_ins() -> Vec<SignIn> {
     };
     vec![
         account(Role::Operator, OPERATOR_EMAIL, None),
+        account(Role::Operator, REVIEWER_EMAIL, None),
         account(
             Role::MemberLead,
             "lead@kent.gov.uk",
@@ -1148,6 +1242,34 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_demo_has_a_published_warp_advisory_and_one_awaiting_review() {
+        use openwarp_core::warp_advisory::WarpStatus;
+        let db = openwarp_store::testing::sqlite().await;
+        let store = &db.store;
+        seed(store, today()).await.expect("seed");
+        seed_estates(store).await.expect("estates");
+        assert_eq!(seed_warp_advisories(store).await.expect("warp"), 2);
+        assert_eq!(seed_warp_advisories(store).await.expect("again"), 0);
+        let all = store
+            .warp_advisories(&openwarp_store::WarpAdvisoryFilter::default())
+            .await
+            .expect("list");
+        let mut statuses: Vec<WarpStatus> = all.iter().map(|a| a.status).collect();
+        statuses.sort_by_key(|s| s.as_str());
+        assert_eq!(statuses, [WarpStatus::InReview, WarpStatus::Published]);
+        // The published one reached every member, as an alert.
+        let kent = store
+            .find_org_by_name("Kent County Council")
+            .await
+            .expect("lookup")
+            .expect("kent");
+        let alerts = store.alerts_for_org(kent.id, 10).await.expect("alerts");
+        assert_eq!(alerts.len(), 1);
+        assert_eq!(alerts[0].kind, openwarp_store::AlertKind::Warp);
+        assert_eq!(alerts[0].tlp, openwarp_core::TlpLabel::Green);
+    }
+
+    #[tokio::test]
     async fn seeding_a_fresh_database_builds_the_whole_warp() {
         let db = openwarp_store::testing::sqlite().await;
         let store = &db.store;
@@ -1180,8 +1302,8 @@ mod tests {
             users += members.len();
         }
         let operators = store.list_users(None).await.expect("operators");
-        assert_eq!(operators.len(), 1);
-        assert_eq!(first.users_created, users + 1);
+        assert_eq!(operators.len(), 2, "the operator and the reviewer");
+        assert_eq!(first.users_created, users + 2);
 
         for s in sign_ins() {
             let found = store.find_user_by_email(&s.email).await.expect("lookup");
