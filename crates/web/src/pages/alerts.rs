@@ -798,7 +798,8 @@ pub struct SourceView {
 /// One delivery as the tables show it.
 pub struct DeliveryView {
     pub id: i64,
-    pub kind: &'static str,
+    /// "E-mail alert", "Webhook alert", "E-mail digest".
+    pub what: String,
     pub channel: &'static str,
     pub org_id: i64,
     pub org_name: String,
@@ -817,18 +818,22 @@ pub struct DeliveryView {
 
 impl DeliveryView {
     fn new(d: &DeliveryRow) -> DeliveryView {
+        let channel = if d.channel == "webhook" {
+            "Webhook"
+        } else {
+            "E-mail"
+        };
         DeliveryView {
             id: d.id,
-            kind: if d.kind == "digest" {
-                "Digest"
-            } else {
-                "Alert"
-            },
-            channel: if d.channel == "webhook" {
-                "Webhook"
-            } else {
-                "E-mail"
-            },
+            what: format!(
+                "{channel} {}",
+                if d.kind == "digest" {
+                    "digest"
+                } else {
+                    "alert"
+                }
+            ),
+            channel,
             org_id: d.org_id,
             org_name: d.org_name.clone(),
             alert_id: d.alert_id,
@@ -845,7 +850,7 @@ impl DeliveryView {
             } else {
                 String::new()
             },
-            can_retry: d.status != DeliveryStatus::Sent.as_str(),
+            can_retry: d.status == DeliveryStatus::Dead.as_str(),
         }
     }
 }
