@@ -534,7 +534,9 @@ impl std::fmt::Display for AdvisoryLoad {
 /// A real KEV entry held back from the demo's catalogue (CVE-2024-21762,
 /// FortiOS), for showing — and testing — what happens when CISA adds a
 /// vulnerability that members are exposed to: a follow-up alert to the
-/// named users of every council running an affected FortiOS.
+/// named users of every council running an affected FortiOS. (Outside tests,
+/// ingest `crates/openwarp/demo/kev-new-entry-fortios.json` into a running demo.)
+#[cfg(test)]
 pub const KEV_NEW_ENTRY: (&str, &[u8]) = (
     "kev-new-entry-fortios.json",
     include_bytes!("../demo/kev-new-entry-fortios.json"),

@@ -696,6 +696,41 @@ impl Store {
         Ok(out)
     }
 
+    /// Which of these alerts were sent to `user`, at once or in a digest:
+    /// who may read a TLP:RED alert ("for the named recipients only").
+    pub async fn alerts_sent_to(
+        &self,
+        user: UserId,
+        ids: &[i64],
+    ) -> Result<std::collections::HashSet<i64>> {
+        let mut out = std::collections::HashSet::new();
+        if ids.is_empty() {
+            return Ok(out);
+        }
+        for chunk in ids.chunks(400) {
+            let rows: Vec<(Option<i64>,)> = on_pool!(self, |p| {
+                let mut qb =
+                    sqlx::QueryBuilder::new("SELECT alert_id FROM deliveries WHERE user_id = ");
+                qb.push_bind(user.0).push(" AND alert_id");
+                crate::exposures::push_in(&mut qb, chunk.iter().copied());
+                qb.build_query_as().fetch_all(p).await
+            })?;
+            out.extend(rows.into_iter().filter_map(|(a,)| a));
+        }
+        let digests: Vec<(String,)> = on_pool!(self, |p| {
+            sqlx::query_as("SELECT payload FROM deliveries WHERE user_id = $1 AND kind = 'digest'")
+                .bind(user.0)
+                .fetch_all(p)
+                .await
+        })?;
+        let wanted: std::collections::HashSet<i64> = ids.iter().copied().collect();
+        for (payload,) in digests {
+            let p: DigestPayload = serde_json::from_str(&payload).map_err(corrupt)?;
+            out.extend(p.alert_ids.into_iter().filter(|a| wanted.contains(a)));
+        }
+        Ok(out)
+    }
+
     // ---- Subscriptions and defaults -------------------------------------------------
 
     /// A user's subscription (their own choices over their organisation's defaults).

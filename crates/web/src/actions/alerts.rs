@@ -8,7 +8,7 @@ use super::require_record_editor;
 use crate::AppState;
 use crate::audit::record;
 use crate::error::AppError;
-use openwarp_core::{Actor, OrgId, UserId, ValidationErrors};
+use openwarp_core::{Actor, OrgId, TlpLabel, UserId, ValidationErrors};
 use openwarp_matching::alert::{DIGEST_HOUR_UTC, DigestFrequency, OrgDefaults, UserChoices};
 use openwarp_matching::priority::Priority;
 use openwarp_store::{
@@ -289,12 +289,49 @@ pub fn require_settings_editor(actor: &Actor, org: OrgId) -> Result<(), AppError
 
 /// An alert `actor` may see, or 404 (the same answer whether it does not
 /// exist or belongs to another member).
+///
+/// A TLP:RED alert is "for the named recipients only": besides operators,
+/// only the users it was sent to may read it, not the rest of their
+/// organisation.
 pub async fn visible_alert(state: &AppState, actor: &Actor, id: i64) -> Result<Alert, AppError> {
     let alert = state.store.alert(id).await?;
     actor
         .can_view_org(OrgId(alert.org_id))
         .map_err(|_| AppError::NotFound("alert"))?;
+    if alert.tlp == TlpLabel::Red
+        && !actor.is_operator()
+        && !state
+            .store
+            .alerts_sent_to(actor.user_id, &[alert.id])
+            .await?
+            .contains(&alert.id)
+    {
+        return Err(AppError::NotFound("alert"));
+    }
     Ok(alert)
+}
+
+/// `org`'s alerts, newest first, that `actor` may read (see
+/// [`visible_alert`] for TLP:RED). The caller has checked `org`.
+pub async fn visible_alerts(
+    state: &AppState,
+    actor: &Actor,
+    org: OrgId,
+    limit: i64,
+) -> Result<Vec<Alert>, AppError> {
+    let mut list = state.store.alerts_for_org(org, limit).await?;
+    if !actor.is_operator() {
+        let red: Vec<i64> = list
+            .iter()
+            .filter(|a| a.tlp == TlpLabel::Red)
+            .map(|a| a.id)
+            .collect();
+        if !red.is_empty() {
+            let sent = state.store.alerts_sent_to(actor.user_id, &red).await?;
+            list.retain(|a| a.tlp != TlpLabel::Red || sent.contains(&a.id));
+        }
+    }
+    Ok(list)
 }
 
 // ---- Changes ---------------------------------------------------------------------------

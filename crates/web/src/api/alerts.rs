@@ -561,7 +561,7 @@ pub async fn list_alerts(
     if !(1..=MAX_ALERTS).contains(&limit) {
         return Err(AppError::BadRequest(format!("limit: must be from 1 to {MAX_ALERTS}")).into());
     }
-    let list = state.store.alerts_for_org(org.id, limit).await?;
+    let list = alerts::visible_alerts(&state, &user.actor(), org.id, limit).await?;
     let ids: Vec<i64> = list.iter().map(|a| a.id).collect();
     let counts = state.store.delivery_counts_by_alert(&ids).await?;
     Ok(Json(

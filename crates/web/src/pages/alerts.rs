@@ -709,7 +709,7 @@ async fn history_page(
     };
     let (rows, limited) = match &org {
         Some(o) => {
-            let list = state.store.alerts_for_org(o.id, HISTORY_LIMIT).await?;
+            let list = alerts::visible_alerts(state, &actor, o.id, HISTORY_LIMIT).await?;
             let ids: Vec<i64> = list.iter().map(|a| a.id).collect();
             let counts = state.store.delivery_counts_by_alert(&ids).await?;
             let rows = list

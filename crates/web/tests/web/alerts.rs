@@ -527,6 +527,68 @@ async fn alert_history_is_scoped_to_the_member() {
 }
 
 #[tokio::test]
+async fn a_red_alert_is_for_its_recipients_only() {
+    for app in apps().await {
+        let w = world(&app).await;
+        // The user pauses alerts, so only the lead is sent the RED one.
+        app.store
+            .set_subscription(
+                w.user_a.id,
+                &openwarp_matching::alert::UserChoices {
+                    paused: true,
+                    ..Default::default()
+                },
+                now(),
+            )
+            .await
+            .expect("pause");
+        let mut red = log4shell(&w.a, "t:red");
+        red.tlp = TlpLabel::Red;
+        red.title = "Named recipients only".into();
+        let id = raise(&app, red).await;
+        let amber = raise(&app, log4shell(&w.a, "t:amber")).await;
+
+        let lead = signed_in(&app, &w.lead_a).await;
+        assert_eq!(
+            lead.get(&format!("/alerts/{id}")).await.status,
+            StatusCode::OK
+        );
+        assert!(lead.get("/alerts").await.contains("Named recipients only"));
+
+        let user = signed_in(&app, &w.user_a).await;
+        let list = user.get("/alerts").await;
+        assert!(!list.contains("Named recipients only"), "{}", list.body);
+        assert!(list.contains(&format!("href=\"/alerts/{amber}\"")));
+        assert_eq!(
+            user.get(&format!("/alerts/{id}")).await.status,
+            StatusCode::NOT_FOUND,
+            "{}",
+            app.backend()
+        );
+        let token = app.token(&w.user_a).await;
+        let (status, _) = api(
+            &app,
+            reqwest::Method::GET,
+            &format!("/api/v1/alerts/{id}"),
+            &token,
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, body) = api(&app, reqwest::Method::GET, "/api/v1/alerts", &token, None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(!body.to_string().contains("Named recipients only"));
+
+        // Operators see it.
+        let op = signed_in(&app, &w.op).await;
+        assert_eq!(
+            op.get(&format!("/alerts/{id}")).await.status,
+            StatusCode::OK
+        );
+    }
+}
+
+#[tokio::test]
 async fn operators_see_and_retry_dead_letters() {
     for app in apps().await {
         let w = world(&app).await;
