@@ -14,7 +14,9 @@ use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use openwarp_matching::alert::{MAX_ATTEMPTS, RETRY_BASE, retry_delay};
-use openwarp_store::{DELIVERY_LEASE, DeliveryJob, DeliveryStatus, Recipient, Store, StoreError};
+use openwarp_store::{
+    Channel, DELIVERY_LEASE, DeliveryJob, DeliveryStatus, Recipient, Store, StoreError,
+};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -186,13 +188,22 @@ impl Deliverer {
             .await?;
         let jobs = self
             .store
-            .claim_deliveries(
+            .claim_deliveries_on(
                 &self.cfg.worker_id,
                 now,
                 self.cfg.lease,
                 self.cfg.batch_size,
+                // Without a mail server, e-mail waits unclaimed (pending, not
+                // lost) and webhooks go out undelayed behind it.
+                self.mailer.is_none().then_some(Channel::Webhook),
             )
             .await?;
+        if self.mailer.is_none() && !self.warned_no_smtp.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                "e-mail alerts are waiting: SMTP is not configured ([alerts.smtp] in the configuration); \
+                 they stay pending, not lost, and go out once it is"
+            );
+        }
         let mut counts = BatchCounts {
             claimed: jobs.len(),
             ..BatchCounts::default()

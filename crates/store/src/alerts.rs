@@ -940,19 +940,36 @@ impl Store {
         lease: Duration,
         limit: i64,
     ) -> Result<Vec<DeliveryJob>> {
+        self.claim_deliveries_on(worker, now, lease, limit, None)
+            .await
+    }
+
+    /// [`Store::claim_deliveries`], of one channel only (e.g. webhooks only
+    /// while no mail server is configured, so waiting e-mail is not claimed
+    /// over and over).
+    pub async fn claim_deliveries_on(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: i64,
+        channel: Option<Channel>,
+    ) -> Result<Vec<DeliveryJob>> {
         let until = now + lease;
+        let channel = channel.map(Channel::as_str);
         let ids: Vec<(i64,)> = match &self.db {
             crate::Db::Sqlite(p) => {
                 sqlx::query_as(
                     "UPDATE deliveries SET lease_owner = $1, lease_until = $2 WHERE id IN (\
                      SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= $3 \
-                     AND (lease_until IS NULL OR lease_until < $3) ORDER BY next_attempt_at, id LIMIT $4) \
-                     RETURNING id",
+                     AND (lease_until IS NULL OR lease_until < $3) AND ($5 IS NULL OR channel = $5) \
+                     ORDER BY next_attempt_at, id LIMIT $4) RETURNING id",
                 )
                 .bind(worker)
                 .bind(until)
                 .bind(now)
                 .bind(limit)
+                .bind(channel)
                 .fetch_all(p)
                 .await?
             }
@@ -960,13 +977,14 @@ impl Store {
                 sqlx::query_as(
                     "UPDATE deliveries SET lease_owner = $1, lease_until = $2 WHERE id IN (\
                      SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= $3 \
-                     AND (lease_until IS NULL OR lease_until < $3) ORDER BY next_attempt_at, id LIMIT $4 \
-                     FOR UPDATE SKIP LOCKED) RETURNING id",
+                     AND (lease_until IS NULL OR lease_until < $3) AND ($5::TEXT IS NULL OR channel = $5) \
+                     ORDER BY next_attempt_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING id",
                 )
                 .bind(worker)
                 .bind(until)
                 .bind(now)
                 .bind(limit)
+                .bind(channel)
                 .fetch_all(p)
                 .await?
             }
