@@ -1243,6 +1243,125 @@ mod tests {
         assert_eq!(before.len(), after.len());
     }
 
+    /// Issue 5's "done when": in the demo, a new KEV entry that hits a seeded
+    /// inventory produces one e-mail per named user of each council running
+    /// it, read back from a real SMTP server, with the right priority,
+    /// reason and TLP — and ingesting it again sends nothing more.
+    #[tokio::test]
+    async fn a_new_kev_entry_reaches_each_named_user_by_email_once() {
+        use openwarp_alerts::testing::SmtpServer;
+        use openwarp_alerts::{AlertsConfig, SmtpConfig, SmtpSecurity, deliver_due};
+        let Some(smtp) = SmtpServer::start() else {
+            return;
+        };
+        let db = openwarp_store::testing::sqlite().await;
+        let store = &db.store;
+        seed(store, today()).await.expect("seed");
+        seed_estates(store).await.expect("estates");
+        ingest_advisories(&store.without_alerts())
+            .await
+            .expect("advisories");
+        async fn ingest_kev(store: &Store) -> openwarp_feeds::FileReport {
+            let (name, bytes) = KEV_NEW_ENTRY;
+            openwarp_feeds::ingest_bytes(
+                store,
+                name,
+                bytes.to_vec(),
+                &mut openwarp_store::KnownRecords::default(),
+                openwarp_feeds::IngestOptions::default(),
+                &(),
+            )
+            .await
+        }
+        assert!(ingest_kev(store).await.error.is_none());
+
+        let mut cfg = AlertsConfig::new("http://127.0.0.1:8080", "SEGWARP");
+        cfg.smtp = Some(SmtpConfig {
+            host: "127.0.0.1".into(),
+            port: smtp.port(),
+            security: SmtpSecurity::None,
+            username: None,
+            password: None,
+            from_address: "alerts@segwarp.example".into(),
+            from_name: Some("SEGWARP alerts".into()),
+            timeout_seconds: 10,
+        });
+        let pending = store.delivery_counts().await.expect("counts").pending;
+        assert!(pending > 0);
+        loop {
+            let c = deliver_due(store, &cfg, openwarp_store::now())
+                .await
+                .expect("deliver");
+            if c.claimed == 0 {
+                break;
+            }
+        }
+        let raw = smtp
+            .wait_for(pending as usize, std::time::Duration::from_secs(30))
+            .await;
+        assert_eq!(
+            raw.len(),
+            pending as usize,
+            "one message per queued delivery"
+        );
+
+        let kent = store
+            .find_org_by_name("Kent County Council")
+            .await
+            .expect("lookup")
+            .expect("kent");
+        let kent_users = store.list_users(Some(kent.id)).await.expect("users");
+        let mut seen_to = std::collections::BTreeMap::new();
+        for bytes in &raw {
+            let m = mail_parser::MessageParser::default()
+                .parse(bytes)
+                .expect("a parsable message");
+            let to = m
+                .to()
+                .and_then(|a| a.first())
+                .and_then(|a| a.address())
+                .unwrap_or_default()
+                .to_string();
+            *seen_to.entry(to.clone()).or_insert(0) += 1;
+            if !to.ends_with("@kent.gov.uk") {
+                continue;
+            }
+            let subject = m.subject().unwrap_or_default();
+            assert!(
+                subject.starts_with("[TLP:CLEAR] P1: Update: CVE-2024-21762"),
+                "{subject}"
+            );
+            let text = m.body_text(0).expect("a text part");
+            let html = m.body_html(0).expect("an HTML part");
+            for part in [text.as_ref(), html.as_ref()] {
+                assert!(part.contains("TLP:CLEAR"), "{part}");
+                assert!(part.contains("P1 because"), "{part}");
+                assert!(part.contains("Known Exploited Vulnerabilities"), "{part}");
+            }
+        }
+        for u in &kent_users {
+            assert_eq!(
+                seen_to.get(&u.email),
+                Some(&1),
+                "{} gets one e-mail",
+                u.email
+            );
+        }
+        assert!(
+            seen_to.values().all(|n| *n == 1),
+            "nobody twice: {seen_to:?}"
+        );
+
+        // The same entry again, then the worker again: nothing more.
+        ingest_kev(store).await;
+        let again = deliver_due(store, &cfg, openwarp_store::now())
+            .await
+            .expect("deliver");
+        assert_eq!(again.claimed, 0);
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert_eq!(smtp.messages().len(), raw.len());
+    }
+
     #[tokio::test]
     async fn the_demo_has_a_published_warp_advisory_and_one_awaiting_review() {
         use openwarp_core::warp_advisory::WarpStatus;
