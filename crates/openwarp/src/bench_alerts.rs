@@ -9,7 +9,11 @@
 //!    raises one P1 follow-up per council and queues one e-mail per user —
 //!    all in the ingest's own transactions, so when it returns every
 //!    delivery is durable;
-//! 2. **digests**: five lower-priority alerts per council, then the daily
+//! 2. **queued to delivered** (with `--smtp PORT`, a real SMTP server on
+//!    127.0.0.1 that accepts anything, e.g. `python -m aiosmtpd -n -l
+//!    127.0.0.1:2525 -c aiosmtpd.handlers.Sink`): the delivery worker renders
+//!    every message and hands it to SMTP, as `serve` does;
+//! 3. **digests**: five lower-priority alerts per council, then the daily
 //!    digests for every user are generated and queued.
 
 use crate::cli::BenchAlertsArgs;
@@ -154,7 +158,46 @@ async fn bench(args: &BenchAlertsArgs, url: &str) -> anyhow::Result<()> {
         );
     }
 
-    // 2. Digests: five P3/P4 alerts per council in yesterday's window.
+    // 2. Delivered through a real SMTP server on loopback.
+    if let Some(port) = args.smtp {
+        let mut cfg = openwarp_alerts::AlertsConfig::new("http://127.0.0.1:8080", "Bench WARP");
+        cfg.smtp = Some(openwarp_alerts::SmtpConfig {
+            host: "127.0.0.1".into(),
+            port,
+            security: openwarp_alerts::SmtpSecurity::None,
+            username: None,
+            password: None,
+            from_address: "alerts@bench.example".into(),
+            from_name: Some("Bench WARP alerts".into()),
+            timeout_seconds: 30,
+        });
+        cfg.batch_size = 200;
+        cfg.concurrency = 8;
+        let deliverer = openwarp_alerts::Deliverer::new(store.clone(), cfg)?;
+        let started = Instant::now();
+        let mut sent = 0;
+        loop {
+            let c = deliverer.deliver_due(openwarp_store::now()).await?;
+            sent += c.sent;
+            if c.claimed == 0 {
+                break;
+            }
+            if c.dead > 0 || c.retrying > 0 {
+                anyhow::bail!("SMTP on port {port} refused messages: {c:?}");
+            }
+        }
+        let took = started.elapsed().as_secs_f64();
+        println!(
+            "delivery: {sent} e-mails rendered and accepted by SMTP on 127.0.0.1:{port} in {took:.1} s \
+             ({:.0} per second); queued to all delivered {:.1} s after the ingest began",
+            sent as f64 / took.max(1e-9),
+            took + queued_in.as_secs_f64()
+        );
+    } else {
+        println!("delivery: not measured (give --smtp PORT of an SMTP server on 127.0.0.1)");
+    }
+
+    // 3. Digests: five P3/P4 alerts per council in yesterday's window.
     let window_start = Utc.from_utc_datetime(
         &(t1.date_naive())
             .and_hms_opt(openwarp_matching::alert::DIGEST_HOUR_UTC, 0, 0)
@@ -225,11 +268,33 @@ mod tests {
             orgs: 3,
             users: 7,
             database: Some(url.clone()),
+            smtp: None,
         };
         bench(&args, &url).await.expect("bench");
         let store = crate::serve::open_store(&url).await.expect("open");
         let c = store.delivery_counts().await.expect("counts");
         // 7 immediate P1 e-mails, then 7 digests (each user's council had alerts).
         assert_eq!(c.pending, 14);
+    }
+
+    #[tokio::test]
+    async fn with_smtp_every_queued_message_is_delivered() {
+        let Some(smtp) = openwarp_alerts::testing::SmtpServer::start() else {
+            return;
+        };
+        let dir = tempfile::tempdir().expect("tmp");
+        let url = format!("sqlite://{}", dir.path().join("b.db").display());
+        let args = BenchAlertsArgs {
+            orgs: 2,
+            users: 5,
+            database: Some(url.clone()),
+            smtp: Some(smtp.port()),
+        };
+        bench(&args, &url).await.expect("bench");
+        let got = smtp.wait_for(5, std::time::Duration::from_secs(20)).await;
+        assert_eq!(got.len(), 5);
+        let store = crate::serve::open_store(&url).await.expect("open");
+        let c = store.delivery_counts().await.expect("counts");
+        assert_eq!((c.sent, c.pending), (5, 5), "sent, then the digests queued");
     }
 }

@@ -72,6 +72,10 @@ pub struct BenchAlertsArgs {
     /// A new, empty database to use (default: a temporary SQLite file).
     #[arg(long, value_name = "URL")]
     pub database: Option<String>,
+    /// Also deliver every message to the SMTP server on 127.0.0.1 at this
+    /// port (one that accepts and discards, e.g. aiosmtpd's Sink handler).
+    #[arg(long, value_name = "PORT")]
+    pub smtp: Option<u16>,
 }
 
 #[derive(Debug, Args)]
