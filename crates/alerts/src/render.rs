@@ -406,7 +406,7 @@ pub fn digest_email(
         ),
         groups,
         unsubscribe_url: unsubscribe.clone(),
-        settings_url: format!("{}/account", ctx.public_url),
+        settings_url: format!("{}/account/alerts", ctx.public_url),
     };
     let text = DigestText { v: &view }
         .render()

@@ -1354,6 +1354,64 @@ impl Store {
         Ok(queued)
     }
 
+    /// What `user`'s next digest holds so far: the alerts since the last
+    /// window closed that their preferences route to the digest (for a
+    /// preview). Daily when their digest is off, so there is something to see.
+    pub async fn next_digest(
+        &self,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<(DigestPayload, Vec<Alert>)> {
+        let sub = self.subscription(user).await?;
+        let org: Option<(Option<i64>,)> = on_pool!(self, |p| {
+            sqlx::query_as("SELECT org_id FROM users WHERE id = $1")
+                .bind(user.0)
+                .fetch_optional(p)
+                .await
+        })?;
+        let Some((Some(org),)) = org else {
+            return Err(StoreError::NotFound("member user"));
+        };
+        let frequency = match sub.effective.digest {
+            DigestFrequency::Off => DigestFrequency::Daily,
+            f => f,
+        };
+        let start = digest_period(frequency, now).map_or(now, |p| p.end);
+        let rows: Vec<AlertRow> = on_pool!(self, |p| {
+            let mut qb = sqlx::QueryBuilder::new("SELECT ");
+            qb.push(ALERT_COLUMNS)
+                .push(" FROM alerts WHERE org_id = ")
+                .push_bind(org)
+                .push(" AND created_at >= ")
+                .push_bind(start)
+                .push(" ORDER BY created_at DESC, id DESC LIMIT 500");
+            qb.build_query_as().fetch_all(p).await
+        })?;
+        let mut prefs = sub.effective.clone();
+        prefs.silenced = false;
+        prefs.digest = frequency;
+        let mut alerts = Vec::new();
+        for r in rows {
+            let a = Alert::try_from(r)?;
+            let r = if a.kind == AlertKind::Warp {
+                route(&prefs, a.priority, None)
+            } else {
+                let mut it = a.subjects();
+                route(&prefs, a.priority, Some(&mut it))
+            };
+            if r == Route::Digest {
+                alerts.push(a);
+            }
+        }
+        let payload = DigestPayload {
+            period_key: format!("preview:{}", now.format("%Y-%m-%dT%H:%M")),
+            start,
+            end: now,
+            alert_ids: alerts.iter().map(|a| a.id).collect(),
+        };
+        Ok((payload, alerts))
+    }
+
     // ---- Secrets ---------------------------------------------------------------------
 
     /// A random secret shared by every instance on this database (created on

@@ -195,6 +195,7 @@ pub fn router(store: Store, config: WebConfig) -> axum::Router {
             "/account/alerts",
             get(pages::alerts::my_settings).post(pages::alerts::save_my_settings),
         )
+        .route("/account/alerts/digest", get(pages::alerts::digest_preview))
         .route(
             "/account/alerts/resubscribe",
             post(pages::alerts::resubscribe),

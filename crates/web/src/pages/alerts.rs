@@ -1139,3 +1139,50 @@ pub async fn unsubscribe(
         action: String::new(),
     })
 }
+
+/// `GET /account/alerts/digest`: the signed-in member's next digest so far,
+/// exactly as its e-mail's HTML part will look (inline styles, as mail
+/// clients need: so this one page allows inline styles and nothing else —
+/// no scripts, no frames, no forms).
+pub async fn digest_preview(
+    State(state): State<AppState>,
+    SignedIn(session): SignedIn,
+) -> Result<Response, AppError> {
+    let Some(org_id) = session.user.org_id else {
+        return Err(AppError::Forbidden(
+            "operators receive no digest; members' digests are theirs alone".into(),
+        ));
+    };
+    let now = openwarp_store::now();
+    let (payload, list) = state.store.next_digest(session.user.id, now).await?;
+    let org = state
+        .store
+        .get_org(org_id)
+        .await?
+        .ok_or(AppError::NotFound("organisation"))?;
+    let secret = state.store.instance_secret("link_signing", now).await?;
+    let public_url = state.config.public_url.trim_end_matches('/');
+    let ctx = openwarp_alerts::render::Context {
+        public_url,
+        warp_name: &state.config.warp_name,
+        link_secret: &secret,
+    };
+    let email = openwarp_alerts::render::digest_email(
+        &ctx,
+        &org.name,
+        session.user.id.0,
+        &payload,
+        &list,
+        &payload.period_key,
+    )
+    .map_err(|e| AppError::Internal(e.to_string()))?;
+    let mut response = axum::response::Html(email.html).into_response();
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_SECURITY_POLICY,
+        axum::http::HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; \
+             frame-ancestors 'none'; form-action 'none'; base-uri 'none'",
+        ),
+    );
+    Ok(response)
+}

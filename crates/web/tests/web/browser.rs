@@ -310,3 +310,126 @@ async fn a_member_uploads_an_sbom_and_finds_the_exposure() {
     assert!(row.contains("P4") && row.contains("New"), "{row}");
     b.close().await.expect("close");
 }
+
+/// The digest's HTML, as its e-mail will show it, in a real browser: a
+/// member opens "see your next digest so far" from My alerts. Inline styles
+/// apply (the page's own CSP allows them and nothing else), the TLP banner
+/// opens and closes the message, alerts are grouped most urgent first, and a
+/// hostile title is shown as text, not run.
+#[tokio::test]
+async fn a_member_reads_their_digest_as_the_email_will_look() {
+    use openwarp_core::TlpLabel;
+    use openwarp_matching::priority::Priority;
+    use openwarp_store::{AlertContent, AlertKind, NewAlert};
+    let Some(driver) = driver() else { return };
+    let app = sqlite_app().await;
+    let org = app.org("Medway Council", "unitary", true).await;
+    app.user("user@medway.gov.uk", Role::MemberUser, Some(org.id))
+        .await;
+    let alert = |n: usize, priority: Priority, title: &str| NewAlert {
+        org_id: org.id.0,
+        kind: AlertKind::New,
+        vuln_id: Some(format!("CVE-2026-{:04}", 1000 + n)),
+        warp_advisory_id: None,
+        priority,
+        tlp: if n == 2 {
+            TlpLabel::Amber
+        } else {
+            TlpLabel::Clear
+        },
+        title: title.to_string(),
+        content: AlertContent {
+            summary: format!("Summary line {n} for the digest."),
+            reason: format!("{} because test {n}", priority.as_str()),
+            changes: Vec::new(),
+            items: Vec::new(),
+            action: None,
+            due: None,
+            sources: Vec::new(),
+            path: format!("/orgs/{}/exposure/{}", org.id, 40 + n),
+        },
+        dedup_key: format!("browser:digest:{n}"),
+    };
+    app.store
+        .raise_alerts(
+            &[
+                alert(1, Priority::P4, "CVE-2026-1001: a low one"),
+                alert(
+                    2,
+                    Priority::P2,
+                    "CVE-2026-1002: <script>document.title='owned'</script>",
+                ),
+                alert(3, Priority::P3, "CVE-2026-1003: a medium one"),
+            ],
+            openwarp_store::now(),
+        )
+        .await
+        .expect("raise");
+
+    let b = browser(&driver, "digest").await;
+    b.goto(&app.url("/login")).await.expect("open");
+    fill(&b, "email", "user@medway.gov.uk").await;
+    fill(&b, "password", PASSWORD).await;
+    submit(&b, "/login").await;
+    expect_heading(&b, "Dashboard").await;
+    b.goto(&app.url("/account/alerts")).await.expect("open");
+    b.find(Locator::LinkText("see your next digest so far"))
+        .await
+        .expect("the preview link")
+        .click()
+        .await
+        .expect("click");
+    expect_heading(&b, "TESTWARP digest for Medway Council").await;
+
+    // Most restrictive TLP of its alerts, in the title and both banners.
+    let title = b.title().await.expect("title");
+    assert!(title.starts_with("TLP:AMBER"), "{title}");
+    let banners = b
+        .find_all(Locator::XPath(
+            "//td[contains(@style,'background-color:#000000')]/span[normalize-space(.)='TLP:AMBER']",
+        ))
+        .await
+        .expect("banners");
+    assert_eq!(banners.len(), 2, "the banner opens and closes the message");
+    // Inline styles apply: the banner's colours and the heading's size.
+    let styles = b
+        .execute(
+            "const s = document.evaluate(\"//span[normalize-space(.)='TLP:AMBER']\", document, null, 9, null).singleNodeValue; \
+             return [getComputedStyle(s).color, getComputedStyle(s.parentElement).backgroundColor, \
+                     getComputedStyle(document.querySelector('h1')).fontSize];",
+            vec![],
+        )
+        .await
+        .expect("styles");
+    assert_eq!(
+        styles,
+        serde_json::json!(["rgb(255, 192, 0)", "rgb(0, 0, 0)", "22px"]),
+        "TLP 2.0 amber on black, and the e-mail's own heading size"
+    );
+    // Grouped most urgent first, each line linking to its exposure page.
+    let groups: Vec<String> = {
+        let mut v = Vec::new();
+        for h in b.find_all(Locator::Css("h2")).await.expect("groups") {
+            v.push(h.text().await.expect("text"));
+        }
+        v
+    };
+    assert_eq!(groups.len(), 3, "{groups:?}");
+    assert!(
+        groups[0].starts_with("P2") && groups[1].starts_with("P3") && groups[2].starts_with("P4"),
+        "{groups:?}"
+    );
+    let first = b.find(Locator::Css("h2 + table a")).await.expect("a line");
+    let href = first.attr("href").await.expect("href").unwrap_or_default();
+    assert_eq!(href, app.url(&format!("/orgs/{}/exposure/42", org.id)));
+    // The hostile title is text: shown, not run.
+    assert!(
+        first
+            .text()
+            .await
+            .expect("text")
+            .contains("<script>document.title='owned'</script>")
+    );
+    assert!(!b.title().await.expect("title").contains("owned"));
+    b.close().await.expect("close");
+}
