@@ -162,6 +162,11 @@ pub struct DemoArgs {
     /// Database to create (or reuse) for the demo.
     #[arg(long, value_name = "URL", default_value = "sqlite://openwarp-demo.db")]
     pub database: String,
+    /// Send the demo's alert e-mails to this plain-SMTP port on 127.0.0.1
+    /// (a local mail catcher, e.g. `python -m aiosmtpd -n -l 127.0.0.1:2525`).
+    /// Without it e-mail alerts wait, pending, on the Deliveries page.
+    #[arg(long, value_name = "PORT")]
+    pub smtp_port: Option<u16>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -585,7 +585,19 @@ pub struct SignIn {
 pub async fn run(args: &DemoArgs) -> anyhow::Result<()> {
     let listener = serve::bind(&args.listen).await?;
     let address = listener.local_addr().context("reading the bound address")?;
-    let config = demo_config(&args.database, address);
+    let mut config = demo_config(&args.database, address);
+    if let Some(port) = args.smtp_port {
+        config.alerts.smtp = Some(openwarp_alerts::SmtpConfig {
+            host: "127.0.0.1".into(),
+            port,
+            security: openwarp_alerts::SmtpSecurity::None,
+            username: None,
+            password: None,
+            from_address: "alerts@segwarp.example".into(),
+            from_name: Some("SEGWARP alerts".into()),
+            timeout_seconds: 10,
+        });
+    }
     let store = serve::open_store(&config.database_url).await?;
     let today = openwarp_store::now().date_naive();
     let summary = seed(&store, today).await.context("seeding the demo data")?;
@@ -609,7 +621,7 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<()> {
     if warp > 0 {
         println!("Wrote {warp} WARP advisories (one published, one awaiting review).");
     }
-    println!("{}", banner(config.base_url()));
+    println!("{}", banner(config.base_url(), &config.database_url));
     serve::run(listener, store, &config).await
 }
 
@@ -961,7 +973,7 @@ fn describe(summary: &SeedSummary, database_url: &str) -> String {
 }
 
 /// The start-up message: where to go and how to sign in.
-fn banner(url: &str) -> String {
+fn banner(url: &str, database_url: &str) -> String {
     let mut text = format!("openwarp demo is running at {url}\n");
     for s in sign_ins() {
         let role = match s.role {
@@ -976,6 +988,11 @@ fn banner(url: &str) -> String {
     }
     text.push_str(&format!(
         "  password for all demo accounts: {DEMO_PASSWORD}\n"
+    ));
+    text.push_str("  to watch CISA add a vulnerability the councils run, and the alerts go out:\n");
+    text.push_str(&format!(
+        "    OPENWARP_DATABASE_URL={} openwarp ingest crates/openwarp/demo/kev-new-entry-fortios.json\n",
+        openwarp_store::redact_url(database_url)
     ));
     text.push_str("  press Ctrl-C to stop");
     text
@@ -1065,7 +1082,7 @@ mod tests {
 
     #[test]
     fn banner_lists_the_sign_ins_and_password() {
-        let text = banner("http://127.0.0.1:8080");
+        let text = banner("http://127.0.0.1:8080", "sqlite://openwarp-demo.db");
         assert!(text.starts_with("openwarp demo is running at http://127.0.0.1:8080\n"));
         assert!(
             text.contains("  operator     operator@segwarp.example\n"),
@@ -1077,6 +1094,9 @@ mod tests {
         );
         assert!(text.contains("  member user  user1@kent.gov.uk"), "{text}");
         assert!(text.contains("password for all demo accounts: warp-demo-2026!"));
+        assert!(text.contains(
+            "OPENWARP_DATABASE_URL=sqlite://openwarp-demo.db openwarp ingest crates/openwarp/demo/kev-new-entry-fortios.json"
+        ));
     }
 
     #[test]
