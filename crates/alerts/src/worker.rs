@@ -52,7 +52,7 @@ pub struct AlertsConfig {
 }
 
 impl AlertsConfig {
-    /// The defaults: poll every second, 50 at a time, 4 in flight, retries
+    /// The defaults: poll every second, 50 at a time, 16 in flight (16 SMTP connections), retries
     /// from [`RETRY_BASE`], the store's [`DELIVERY_LEASE`].
     pub fn new(public_url: &str, warp_name: &str) -> AlertsConfig {
         AlertsConfig {
@@ -61,7 +61,7 @@ impl AlertsConfig {
             warp_name: warp_name.to_string(),
             poll_interval: Duration::from_secs(1),
             batch_size: 50,
-            concurrency: 4,
+            concurrency: 16,
             retry_base: RETRY_BASE,
             lease: DELIVERY_LEASE,
             webhook_timeout: Duration::from_secs(15),
@@ -163,7 +163,12 @@ pub struct Deliverer {
 impl Deliverer {
     /// Check the configuration and set up the clients (no connection yet).
     pub fn new(store: Store, cfg: AlertsConfig) -> Result<Deliverer, AlertsError> {
-        let mailer = cfg.smtp.as_ref().map(Mailer::new).transpose()?;
+        let connections = u32::try_from(cfg.concurrency.max(1)).unwrap_or(u32::MAX);
+        let mailer = cfg
+            .smtp
+            .as_ref()
+            .map(|s| Mailer::with_connections(s, connections))
+            .transpose()?;
         let http = WebhookClient::new(cfg.webhook_timeout)?;
         Ok(Deliverer {
             store,

@@ -172,7 +172,7 @@ async fn bench(args: &BenchAlertsArgs, url: &str) -> anyhow::Result<()> {
             timeout_seconds: 30,
         });
         cfg.batch_size = 200;
-        cfg.concurrency = 8;
+        cfg.concurrency = args.concurrency as usize;
         let deliverer = openwarp_alerts::Deliverer::new(store.clone(), cfg)?;
         let started = Instant::now();
         let mut sent = 0;
@@ -269,6 +269,7 @@ mod tests {
             users: 7,
             database: Some(url.clone()),
             smtp: None,
+            concurrency: 4,
         };
         bench(&args, &url).await.expect("bench");
         let store = crate::serve::open_store(&url).await.expect("open");
@@ -289,6 +290,7 @@ mod tests {
             users: 5,
             database: Some(url.clone()),
             smtp: Some(smtp.port()),
+            concurrency: 4,
         };
         bench(&args, &url).await.expect("bench");
         let got = smtp.wait_for(5, std::time::Duration::from_secs(20)).await;

@@ -76,6 +76,9 @@ pub struct BenchAlertsArgs {
     /// port (one that accepts and discards, e.g. aiosmtpd's Sink handler).
     #[arg(long, value_name = "PORT")]
     pub smtp: Option<u16>,
+    /// Sends in flight at once (and SMTP connections), as `[alerts] concurrency`.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub concurrency: u32,
 }
 
 #[derive(Debug, Args)]

@@ -100,7 +100,7 @@ impl Default for AlertsSection {
             poll_milliseconds: 1000,
             retry_base_seconds: 30,
             batch_size: 50,
-            concurrency: 4,
+            concurrency: 16,
             lease_seconds: 120,
         }
     }
