@@ -38,6 +38,20 @@ pub fn fix_by(first_seen: NaiveDate, priority: Priority) -> NaiveDate {
         .unwrap_or(first_seen)
 }
 
+/// When to fix it by: the priority's response time from `first_seen`, or
+/// CISA's KEV deadline when that is still ahead and sooner.
+pub fn deadline(
+    first_seen: NaiveDate,
+    priority: Priority,
+    kev_due: Option<NaiveDate>,
+) -> NaiveDate {
+    let ours = fix_by(first_seen, priority);
+    match kev_due {
+        Some(due) if due >= first_seen && due < ours => due,
+        _ => ours,
+    }
+}
+
 /// A date as people write it in the UK: "3 Dec 2021".
 pub fn day(d: NaiveDate) -> String {
     d.format("%-d %b %Y").to_string()
@@ -115,10 +129,11 @@ pub fn line(f: &Facts, finding: &Finding, ranking: &Ranking) -> String {
         capitalised(&action)
     };
     // CISA's deadline wins when it is still ahead and sooner than ours.
-    let ours = fix_by(f.first_seen, ranking.priority);
-    let by = match f.kev_due {
-        Some(due) if due >= f.first_seen && due < ours => format!("{} (CISA's deadline)", day(due)),
-        _ => day(ours),
+    let due = deadline(f.first_seen, ranking.priority, f.kev_due);
+    let by = if due == fix_by(f.first_seen, ranking.priority) {
+        day(due)
+    } else {
+        format!("{} (CISA's deadline)", day(due))
     };
     format!(
         "{title} {verb} your {which}: {}. {action} by {by}.",

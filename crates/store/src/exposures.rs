@@ -25,7 +25,7 @@ use openwarp_advisory::model::{Affected, BoolOp, KevEntry, Severity, SourceKind,
 use openwarp_core::TlpLabel;
 use openwarp_core::{OrgId, UserId};
 use openwarp_matching::alert::{AlertState, changes as alert_changes};
-use openwarp_matching::explain::{Facts, line};
+use openwarp_matching::explain::{Facts, deadline, line};
 use openwarp_matching::inventory::InventoryItem;
 use openwarp_matching::keys::{cpe_key_of, statements_only};
 use openwarp_matching::matcher::{Compiled, Finding, PreparedItem, Verdict, assess_compiled};
@@ -258,6 +258,8 @@ struct Trigger {
     line: String,
     reason: String,
     remedy: Option<String>,
+    /// Fix by (the priority's response time, or CISA's deadline if sooner).
+    due: NaiveDate,
     state: AlertState,
 }
 
@@ -391,7 +393,7 @@ fn alerts_from_triggers(
                     })
                     .collect(),
                 action,
-                due: kev.and_then(|k| k.due_date),
+                due: ts.iter().map(|t| t.due).min(),
                 sources,
                 path: format!("/orgs/{org_id}/exposure/{}", top.exposure_id),
             },
@@ -779,6 +781,17 @@ impl Store {
                     line: text.clone(),
                     reason: ranking.sentence(),
                     remedy: finding.remedy.clone(),
+                    due: deadline(
+                        first_seen
+                            .get(&(*item_id, vuln.clone()))
+                            .map_or(now, |d| *d)
+                            .date_naive(),
+                        ranking.priority,
+                        facts
+                            .get(vuln)
+                            .and_then(|f| f.kev.as_ref())
+                            .and_then(|k| k.due_date),
+                    ),
                     state: *state,
                 };
                 let active = finding.verdict != Verdict::NotAffected;

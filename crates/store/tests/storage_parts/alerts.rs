@@ -248,7 +248,13 @@ async fn alerts_are_raised_once_and_queued_as_each_user_asked() {
             ],
             "{name}"
         );
-        assert!(u.content.due.is_some(), "KEV's deadline");
+        // CISA's deadline for Log4Shell (24 December 2021) is long past, so
+        // the date is P1's two days from when the member was first told.
+        assert_eq!(
+            u.content.due,
+            Some(t1.date_naive() + Duration::days(2)),
+            "{name}"
+        );
         assert!(u.content.action.is_some());
         let d = s
             .deliveries(&DeliveryFilter {
