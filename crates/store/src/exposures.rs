@@ -359,11 +359,18 @@ fn alerts_from_triggers(
             }
         }
         let kev = f.and_then(|f| f.kev.as_ref());
-        let remedy = ts.iter().find_map(|t| t.remedy.clone());
-        let action = kev
-            .map(|k| k.required_action.clone())
-            .filter(|a| !a.trim().is_empty())
-            .or(remedy);
+        let remedy = ts.iter().find_map(|t| t.remedy.as_deref()).map(|r| {
+            let mut c = r.chars();
+            c.next()
+                .map(|f| f.to_uppercase().chain(c).collect::<String>())
+                .unwrap_or_default()
+        });
+        // The concrete fix first ("Update to version 7.2.7 or later"); CISA's
+        // generic required action when no source names one.
+        let action = remedy.or_else(|| {
+            kev.map(|k| k.required_action.clone())
+                .filter(|a| !a.trim().is_empty())
+        });
         let title = f.map_or_else(|| vuln.clone(), |f| f.title.clone());
         out.push(NewAlert {
             org_id,

@@ -255,7 +255,11 @@ async fn alerts_are_raised_once_and_queued_as_each_user_asked() {
             Some(t1.date_naive() + Duration::days(2)),
             "{name}"
         );
-        assert!(u.content.action.is_some());
+        assert_eq!(
+            u.content.action.as_deref(),
+            Some("Update to version 2.15.0 or later"),
+            "the concrete fix before CISA's generic action"
+        );
         let d = s
             .deliveries(&DeliveryFilter {
                 alert_id: Some(u.id),
