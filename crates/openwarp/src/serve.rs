@@ -36,6 +36,17 @@ pub async fn open_store(url: &str) -> anyhow::Result<Store> {
             "filed stored advisories in the match index"
         );
     }
+    let (owed, counts) = store
+        .resume_matching(openwarp_store::now())
+        .await
+        .with_context(|| format!("finishing interrupted matching in {shown}"))?;
+    if owed > 0 {
+        tracing::info!(
+            advisories = owed,
+            alerts = counts.alerts,
+            "finished matching an interrupted ingest left owing"
+        );
+    }
     Ok(store)
 }
 

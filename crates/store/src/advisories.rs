@@ -443,12 +443,29 @@ impl Store {
                 qb.push(" ON CONFLICT DO NOTHING");
                 qb.build().execute(&mut *tx).await?;
             }
+            // Owed a match: cleared once it has committed (so a crash before
+            // then is finished on the next start, alerts and all).
+            for chunk in touched.chunks(ROWS_PER_STATEMENT) {
+                let mut qb = sqlx::QueryBuilder::new(
+                    "INSERT INTO match_pending (vuln_id, alerting, queued_at) ",
+                );
+                qb.push_values(chunk, |mut b, vuln| {
+                    b.push_bind(vuln.clone())
+                        .push_bind(self.alerting)
+                        .push_bind(now);
+                });
+                qb.push(
+                    " ON CONFLICT (vuln_id) DO UPDATE SET alerting = (match_pending.alerting OR excluded.alerting)",
+                );
+                qb.build().execute(&mut *tx).await?;
+            }
             tx.commit().await?;
             Ok::<_, StoreError>(touched)
         })?;
         // Every inventory that shares a key with a changed advisory is
         // re-matched now, so exposures follow the feeds.
         self.match_advisories(&touched, now).await?;
+        self.matched(&touched).await?;
         for (record, _, hash, _) in work {
             let key = (record.source, record.record_id.clone());
             if !stale.contains(&key) {

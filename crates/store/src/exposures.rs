@@ -461,6 +461,44 @@ impl Store {
         Ok(counts)
     }
 
+    /// These vulnerabilities have been matched: no longer owed a match.
+    pub(crate) async fn matched(&self, vuln_ids: &[String]) -> Result<()> {
+        for chunk in vuln_ids.chunks(CHUNK) {
+            on_pool!(self, |p| {
+                let mut qb = sqlx::QueryBuilder::new("DELETE FROM match_pending WHERE vuln_id");
+                push_in(&mut qb, chunk.iter().cloned());
+                qb.build().execute(p).await.map(|_| ())
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Finish matching that an interrupted ingest owed (stored, but the
+    /// process stopped before matching committed), raising the alerts it
+    /// would have raised. Called on start; cheap when nothing is owed.
+    /// Returns how many vulnerabilities were matched.
+    pub async fn resume_matching(&self, now: DateTime<Utc>) -> Result<(usize, MatchCounts)> {
+        let owed: Vec<(String, bool)> = on_pool!(self, |p| {
+            sqlx::query_as("SELECT vuln_id, alerting FROM match_pending ORDER BY vuln_id")
+                .fetch_all(p)
+                .await
+        })?;
+        let mut counts = MatchCounts::default();
+        for alerting in [true, false] {
+            let vulns: Vec<String> = owed
+                .iter()
+                .filter(|(_, a)| *a == alerting)
+                .map(|(v, _)| v.clone())
+                .collect();
+            if vulns.is_empty() {
+                continue;
+            }
+            counts += self.match_advisories_with(&vulns, now, alerting).await?;
+            self.matched(&vulns).await?;
+        }
+        Ok((owed.len(), counts))
+    }
+
     /// Match changed items of `org` against the corpus. This records the
     /// member's baseline without alerting: the member changed the inventory
     /// and sees the result on screen; alerts are for news.

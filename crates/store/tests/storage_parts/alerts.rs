@@ -647,3 +647,74 @@ async fn subscriptions_inherit_defaults_and_unsubscribe_sticks() {
         );
     }
 }
+
+/// Run raw SQL on a test database, as a crash would leave it.
+async fn raw(db: &openwarp_store::testing::TestDb, sql: &str) {
+    use sqlx::Connection;
+    match db.backend() {
+        openwarp_store::Backend::Sqlite => {
+            let mut c = sqlx::SqliteConnection::connect(&db.url)
+                .await
+                .expect("connect");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+                .execute(&mut c)
+                .await
+                .expect("raw sql");
+        }
+        openwarp_store::Backend::Postgres => {
+            let mut c = sqlx::PgConnection::connect(&db.url).await.expect("connect");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+                .execute(&mut c)
+                .await
+                .expect("raw sql");
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_ingest_interrupted_before_matching_is_finished_on_start_alerts_and_all() {
+    for db in all_backends().await {
+        let s = &db.store;
+        let name = db.backend().name();
+        let k = kent(s).await;
+        s.add_items(k.org, &[log4j("2.14.1")], "manual", None, t0())
+            .await
+            .expect("add");
+        // A normal ingest owes nothing once it returns.
+        s.upsert_records(&records(LOG4SHELL), &mut KnownRecords::default(), t0())
+            .await
+            .expect("ingest");
+        assert_eq!(
+            s.resume_matching(t0()).await.expect("resume").0,
+            0,
+            "{name}"
+        );
+        assert_eq!(s.alerts_for_org(k.org, 10).await.expect("alerts").len(), 1);
+
+        // The KEV entry was stored, then the process died before matching
+        // committed: the ingest's transaction left it owed, nothing else.
+        let t1 = t0() + Duration::hours(1);
+        s.without_alerts()
+            .upsert_records(&kev_log4shell(), &mut KnownRecords::default(), t1)
+            .await
+            .expect("kev");
+        raw(
+            &db,
+            "UPDATE exposures SET priority = 2, digest = 'before-the-crash', \
+             alert_state = '{\"priority\":\"P2\",\"exploited\":false,\"fix_available\":true,\"cvss\":10.0}'; \
+             INSERT INTO match_pending (vuln_id, alerting, queued_at) \
+             VALUES ('CVE-2021-44228', TRUE, '2026-11-23T10:30:00Z')",
+        )
+        .await;
+        let (owed, counts) = s.resume_matching(t1).await.expect("resume");
+        assert_eq!((owed, counts.alerts), (1, 1), "{name}: {counts:?}");
+        let alerts = s.alerts_for_org(k.org, 10).await.expect("alerts");
+        assert_eq!(alerts[0].kind, AlertKind::Update, "{name}");
+        assert_eq!(alerts[0].priority, Priority::P1);
+        assert_eq!(
+            s.resume_matching(t1).await.expect("again").0,
+            0,
+            "paid once"
+        );
+    }
+}
