@@ -538,16 +538,40 @@ impl Store {
         id: i64,
         now: DateTime<Utc>,
     ) -> Result<WarpAdvisory> {
+        // Everyone it reached is told it is withdrawn, through the same
+        // alerts and in the same transaction as the withdrawal.
+        let advisory = self.warp_advisory_or_404(id).await?;
+        let reached: Vec<(i64,)> = on_pool!(self, |p| {
+            sqlx::query_as(
+                "SELECT DISTINCT org_id FROM alerts WHERE warp_advisory_id = $1 \
+                 AND dedup_key LIKE 'warp:%' ORDER BY org_id",
+            )
+            .bind(id)
+            .fetch_all(p)
+            .await
+        })?;
+        let orgs: Vec<i64> = reached.into_iter().map(|(o,)| o).collect();
+        let notices: Vec<NewAlert> = orgs
+            .iter()
+            .map(|org| withdrawal_notice(&advisory, *org, now))
+            .collect();
+        let audience = self.audience(&orgs).await?;
         let done = on_pool!(self, |p| {
-            sqlx::query(
+            let mut tx = p.begin().await?;
+            let done = sqlx::query(
                 "UPDATE warp_advisories SET status = 'withdrawn', updated_at = $1 \
                  WHERE id = $2 AND status = 'published'",
             )
             .bind(now)
             .bind(id)
-            .execute(p)
-            .await
-            .map(|r| r.rows_affected())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if done > 0 {
+                tx.queue_alerts(&notices, &audience, now).await?;
+            }
+            tx.commit().await?;
+            Ok::<_, StoreError>(done)
         })?;
         if done == 0 {
             return Err(self.refused(id, "withdrawn").await);
@@ -577,7 +601,7 @@ impl Store {
                  (SELECT COUNT(*) FROM deliveries d WHERE d.alert_id = a.id), \
                  (SELECT COUNT(*) FROM deliveries d WHERE d.alert_id = a.id AND d.status = 'sent') \
                  FROM alerts a JOIN organisations o ON o.id = a.org_id \
-                 WHERE a.warp_advisory_id = $1 ORDER BY o.name, o.id",
+                 WHERE a.warp_advisory_id = $1 AND a.dedup_key LIKE 'warp:%' ORDER BY o.name, o.id",
             )
             .bind(id)
             .fetch_all(p)
@@ -632,6 +656,35 @@ fn alert_for(a: &WarpAdvisory, org: &AudienceOrg, now: DateTime<Utc>) -> NewAler
             path: format!("/warp-advisories/{}", a.id),
         },
         dedup_key: format!("warp:{}:{}", a.id, org.org_id.0),
+    }
+}
+
+/// The notice that a published advisory has been withdrawn, for one
+/// organisation it reached: same priority and label, so it reaches the same
+/// people the same way.
+fn withdrawal_notice(a: &WarpAdvisory, org: i64, now: DateTime<Utc>) -> NewAlert {
+    NewAlert {
+        org_id: org,
+        kind: AlertKind::Warp,
+        vuln_id: None,
+        warp_advisory_id: Some(a.id),
+        priority: a.priority(),
+        tlp: a.draft.tlp,
+        title: format!("Withdrawn: {}", a.draft.title),
+        content: AlertContent {
+            summary: format!(
+                "The WARP's operators have withdrawn their advisory \"{}\": it no longer applies.",
+                a.draft.title
+            ),
+            reason: "Sent to everyone who received the advisory.".into(),
+            changes: vec![format!("Withdrawn on {}", now.format("%-d %B %Y"))],
+            items: Vec::new(),
+            action: Some("Disregard the advice it gave; nothing more is needed.".into()),
+            due: None,
+            sources: Vec::new(),
+            path: format!("/warp-advisories/{}", a.id),
+        },
+        dedup_key: format!("warp-withdrawn:{}:{org}", a.id),
     }
 }
 

@@ -256,7 +256,26 @@ async fn the_workflow_needs_a_second_operator_and_never_alerts_twice() {
             s.publish_warp_advisory(a.id, reviewer, t4).await,
             "publish withdrawn",
         );
-        assert_eq!(s.alerts_for_org(kent, 10).await.expect("alerts").len(), 1);
+        // Those it reached are told, the same way, once.
+        let alerts = s.alerts_for_org(kent, 10).await.expect("alerts");
+        assert_eq!(alerts.len(), 2, "{name}");
+        assert!(
+            alerts[0].title.starts_with("Withdrawn: "),
+            "{}",
+            alerts[0].title
+        );
+        assert_eq!(alerts[0].warp_advisory_id, Some(a.id));
+        let notices = s
+            .deliveries(&DeliveryFilter {
+                alert_id: Some(alerts[0].id),
+                ..DeliveryFilter::default()
+            })
+            .await
+            .expect("notices");
+        let mut to: Vec<&str> = notices.iter().map(|d| d.recipient.as_str()).collect();
+        to.sort_unstable();
+        assert_eq!(to, ["it@kent.gov.uk", "lead@kent.gov.uk"], "{name}");
+        assert_eq!(s.warp_advisory_reach(a.id).await.expect("reach").len(), 1);
 
         assert!(matches!(
             s.submit_warp_advisory(9999, author, t4).await,
