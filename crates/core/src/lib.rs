@@ -12,6 +12,7 @@
 pub mod access;
 pub mod account;
 pub mod ids;
+pub mod incident;
 pub mod membership;
 pub mod supplier;
 pub mod tlp;
