@@ -472,6 +472,110 @@ pub fn attribution_text(
     }
 }
 
+/// A sanitised version as the reporter (or an operator) gave it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct SanitisedInput {
+    pub title: String,
+    pub summary: String,
+    pub tlp: String,
+    /// `anonymous` (default) or `named`.
+    pub attribution: String,
+    /// Share the indicators too (they are facts, not attribution).
+    pub share_indicators: bool,
+    /// For AMBER / AMBER+STRICT: the organisations that need to know.
+    pub recipient_orgs: Vec<i64>,
+    /// For RED: the people it is for.
+    pub recipient_users: Vec<i64>,
+}
+
+/// A valid sanitised version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SanitisedDraft {
+    pub title: String,
+    pub summary: String,
+    pub tlp: TlpLabel,
+    pub attribution: Attribution,
+    pub share_indicators: bool,
+    pub recipient_orgs: Vec<OrgId>,
+    pub recipient_users: Vec<UserId>,
+}
+
+impl SanitisedInput {
+    /// Check every field; recipients are required where the label limits
+    /// sharing to them (AMBER and AMBER+STRICT: organisations; RED: people),
+    /// and ignored where it does not.
+    pub fn validate(&self) -> Result<SanitisedDraft, ValidationErrors> {
+        let mut e = ValidationErrors::new();
+        let title = text(&mut e, "title", &self.title, 200, true);
+        let summary = text(&mut e, "summary", &self.summary, MAX_SUMMARY, true);
+        let tlp = TlpLabel::parse(&self.tlp);
+        if tlp.is_none() {
+            e.add(
+                "tlp",
+                "choose a TLP label: CLEAR, GREEN, AMBER, AMBER+STRICT or RED",
+            );
+        }
+        let attribution = match self.attribution.trim() {
+            "" | "anonymous" => Some(Attribution::Anonymous),
+            "named" => Some(Attribution::Named),
+            _ => {
+                e.add("attribution", "choose anonymous or named");
+                None
+            }
+        };
+        let mut orgs: Vec<OrgId> = self.recipient_orgs.iter().map(|o| OrgId(*o)).collect();
+        orgs.sort_unstable_by_key(|o| o.0);
+        orgs.dedup();
+        let mut users: Vec<UserId> = self.recipient_users.iter().map(|u| UserId(*u)).collect();
+        users.sort_unstable_by_key(|u| u.0);
+        users.dedup();
+        match tlp {
+            Some(TlpLabel::Amber | TlpLabel::AmberStrict) => {
+                users.clear();
+                if orgs.is_empty() {
+                    e.add(
+                        "recipient_orgs",
+                        "choose the organisations that need to know (AMBER shares with them only)",
+                    );
+                }
+            }
+            Some(TlpLabel::Red) => {
+                orgs.clear();
+                if users.is_empty() {
+                    e.add(
+                        "recipient_users",
+                        "choose the people it is for (RED shares with them only)",
+                    );
+                }
+            }
+            _ => {
+                orgs.clear();
+                users.clear();
+            }
+        }
+        match (tlp, attribution) {
+            (Some(tlp), Some(attribution)) if e.is_empty() => Ok(SanitisedDraft {
+                title,
+                summary,
+                tlp,
+                attribution,
+                share_indicators: self.share_indicators,
+                recipient_orgs: orgs,
+                recipient_users: users,
+            }),
+            _ => Err(e),
+        }
+    }
+}
+
+/// Whether `actor` may read an incident's lessons learnt: whoever may read
+/// the incident, and every member once the reporting organisation shares
+/// them.
+pub fn may_read_lessons(actor: &Actor, f: &IncidentFacts, lessons_shared: bool) -> bool {
+    view_for(actor, f).is_some() || (lessons_shared && actor.org_id.is_some())
+}
+
 /// Where the sanitised version stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -1028,6 +1132,69 @@ mod tests {
             summary.starts_with("A district or borough council in the South East has reported")
         );
         assert!(!summary.contains("Dover"));
+    }
+
+    #[test]
+    fn a_sanitised_version_needs_recipients_where_its_label_limits_it() {
+        let base = SanitisedInput {
+            title: "Ransomware through a shared IT provider".into(),
+            summary: "A member's file servers were encrypted via the provider's remote tool."
+                .into(),
+            tlp: "amber".into(),
+            ..SanitisedInput::default()
+        };
+        let e = base.validate().expect_err("no recipients");
+        assert!(e.for_field("recipient_orgs").is_some());
+        let ok = SanitisedInput {
+            recipient_orgs: vec![3, 2, 3],
+            recipient_users: vec![9],
+            ..base.clone()
+        }
+        .validate()
+        .expect("valid");
+        assert_eq!(ok.recipient_orgs, vec![OrgId(2), OrgId(3)]);
+        assert!(
+            ok.recipient_users.is_empty(),
+            "AMBER names organisations, not people"
+        );
+        assert_eq!(
+            ok.attribution,
+            Attribution::Anonymous,
+            "anonymous by default"
+        );
+        let red = SanitisedInput {
+            tlp: "red".into(),
+            ..base.clone()
+        };
+        assert!(
+            red.validate()
+                .expect_err("nobody")
+                .for_field("recipient_users")
+                .is_some()
+        );
+        let green = SanitisedInput {
+            tlp: "green".into(),
+            recipient_orgs: vec![2],
+            attribution: "named".into(),
+            ..base
+        }
+        .validate()
+        .expect("valid");
+        assert!(green.recipient_orgs.is_empty(), "GREEN is for every member");
+        assert_eq!(green.attribution, Attribution::Named);
+    }
+
+    #[test]
+    fn shared_lessons_reach_every_member() {
+        let f = facts(TlpLabel::Amber, SharingState::Private, TlpLabel::Amber);
+        let dover = actor(40, Role::MemberUser, Some(DOVER));
+        assert!(!may_read_lessons(&dover, &f, false));
+        assert!(may_read_lessons(&dover, &f, true));
+        assert!(may_read_lessons(
+            &actor(10, Role::MemberUser, Some(KENT)),
+            &f,
+            false
+        ));
     }
 
     #[test]
