@@ -1883,3 +1883,6 @@ mod alerts;
 
 #[path = "storage_parts/warp_advisories.rs"]
 mod warp_advisories;
+
+#[path = "storage_parts/incidents.rs"]
+mod incidents;
