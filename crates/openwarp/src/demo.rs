@@ -621,6 +621,14 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<()> {
     if warp > 0 {
         println!("Wrote {warp} WARP advisories (one published, one awaiting review).");
     }
+    let incidents = seed_incidents(&store, &config.warp.region)
+        .await
+        .context("seeding the demo incidents")?;
+    if incidents > 0 {
+        println!(
+            "Reported {incidents} incidents (one through a shared ICT service, its other users warned)."
+        );
+    }
     println!("{}", banner(config.base_url(), &config.database_url));
     serve::run(listener, store, &config).await
 }
@@ -759,6 +767,138 @@ pub async fn seed_warp_advisories(store: &Store) -> anyhow::Result<usize> {
         .create_warp_advisory(&in_review, author.id, now)
         .await?;
     store.submit_warp_advisory(b.id, author.id, now).await?;
+    Ok(2)
+}
+
+/// The demo's incidents, as the Kent case went: a borough council reports a
+/// compromise of the shared ICT service it uses, at TLP:AMBER with personal
+/// data involved (the ICO clock runs), and the other councils using that
+/// service are warned at once without being told who reported it. Plus a
+/// closed phishing incident whose sanitised version and lessons learnt were
+/// shared with every member. Skipped when any incident exists.
+pub async fn seed_incidents(store: &Store, region: &str) -> anyhow::Result<usize> {
+    use openwarp_core::incident::{IncidentInput, SanitisedInput};
+    if !store
+        .incidents(&openwarp_store::IncidentFilter {
+            all: true,
+            limit: Some(1),
+            ..Default::default()
+        })
+        .await?
+        .is_empty()
+    {
+        return Ok(0);
+    }
+    let now = openwarp_store::now();
+    let member = |org: &'static str| async move {
+        let o = store
+            .find_org_by_name(org)
+            .await?
+            .with_context(|| format!("{org} is missing"))?;
+        let user = store
+            .list_users(Some(o.id))
+            .await?
+            .into_iter()
+            .find(|u| u.role == Role::MemberUser)
+            .with_context(|| format!("{org} has no member user"))?;
+        anyhow::Ok((o.id, user.id))
+    };
+    let time = |hours_ago: i64| {
+        (now - Duration::hours(hours_ago))
+            .format("%Y-%m-%dT%H:%M")
+            .to_string()
+    };
+
+    let (maidstone, reporter) = member("Maidstone Borough Council").await?;
+    let kent_case = IncidentInput {
+        title: "Ransomware through the shared ICT service".into(),
+        summary: "File and application servers hosted by Mid Kent ICT were encrypted overnight. \
+                  The service desk's remote-support tool was used to reach them. Council tax and \
+                  benefits records are on the affected servers. Services are down; the supplier is \
+                  restoring from backups."
+            .into(),
+        category: "supplier_compromise".into(),
+        started_at: time(30),
+        detected_at: time(20),
+        affected_services: "Council tax, benefits, planning portal".into(),
+        supplier: "Mid Kent ICT".into(),
+        personal_data: true,
+        status: "open".into(),
+        indicators: vec![
+            "203.0.113.47\nupdate-remote-support.example\n\
+                          5f4dcc3b5aa765d61d8327deb882cf99a1f1e0b7c2a4f1d9e8b7c6a5d4e3f201"
+                .into(),
+        ],
+        tlp: "amber".into(),
+    }
+    .validate(now)
+    .map_err(|e| anyhow::anyhow!("demo incident: {e:?}"))?;
+    store
+        .create_incident(maidstone, reporter, &kent_case, region, now)
+        .await?;
+
+    let (canterbury, reporter) = member("Canterbury City Council").await?;
+    let phishing = IncidentInput {
+        title: "Invoice-fraud e-mails from a compromised supplier mailbox".into(),
+        summary: "A regular supplier's mailbox was compromised and sent our accounts payable team \
+                  a request to change bank details. The change was caught by a call-back check; no \
+                  payment was made."
+            .into(),
+        category: "phishing_bec".into(),
+        started_at: time(24 * 40),
+        detected_at: time(24 * 40 - 3),
+        affected_services: "Accounts payable".into(),
+        supplier: String::new(),
+        personal_data: false,
+        status: "closed".into(),
+        indicators: vec!["accounts@supplier-payments.example".into()],
+        tlp: "amber".into(),
+    }
+    .validate(now)
+    .map_err(|e| anyhow::anyhow!("demo incident: {e:?}"))?;
+    let inc = store
+        .create_incident(
+            canterbury,
+            reporter,
+            &phishing,
+            region,
+            now - Duration::days(40),
+        )
+        .await?;
+    let sanitised = SanitisedInput {
+        title: "Bank-detail change request from a compromised supplier mailbox".into(),
+        summary:
+            "A member received a convincing request to change a supplier's bank details, sent \
+                  from the supplier's real (compromised) mailbox. A call-back to a known number \
+                  stopped it."
+                .into(),
+        tlp: "green".into(),
+        attribution: "anonymous".into(),
+        share_indicators: true,
+        ..SanitisedInput::default()
+    }
+    .validate()
+    .map_err(|e| anyhow::anyhow!("demo sanitised version: {e:?}"))?;
+    store
+        .set_sanitised_version(
+            &inc.public_id,
+            &sanitised,
+            true,
+            reporter,
+            now - Duration::days(39),
+        )
+        .await?;
+    store
+        .set_lessons(
+            &inc.public_id,
+            "Never act on a bank-detail change without calling the supplier on a number you already \
+             hold. Treat urgency in a payment request as a warning sign, and tell the WARP: others \
+             may be targeted by the same mailbox.",
+            true,
+            reporter,
+            now - Duration::days(30),
+        )
+        .await?;
     Ok(2)
 }
 
@@ -1380,6 +1520,88 @@ mod tests {
         assert_eq!(again.claimed, 0);
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
         assert_eq!(smtp.messages().len(), raw.len());
+    }
+
+    #[tokio::test]
+    async fn the_kent_case_warns_the_other_users_of_the_shared_service_anonymously() {
+        use openwarp_core::incident::{IcoClock, SharingState, ico_clock};
+        let db = openwarp_store::testing::sqlite().await;
+        let store = &db.store;
+        seed(store, today()).await.expect("seed");
+        seed_estates(store).await.expect("estates");
+        assert_eq!(
+            seed_incidents(store, "South East England")
+                .await
+                .expect("incidents"),
+            2
+        );
+        assert_eq!(
+            seed_incidents(store, "South East England")
+                .await
+                .expect("again"),
+            0
+        );
+        let all = store
+            .incidents(&openwarp_store::IncidentFilter {
+                all: true,
+                ..Default::default()
+            })
+            .await
+            .expect("list");
+        let kent_case = all
+            .iter()
+            .find(|i| i.org_name == "Maidstone Borough Council")
+            .expect("the Kent case");
+        assert_eq!(kent_case.report.tlp, openwarp_core::TlpLabel::Amber);
+        assert!(matches!(
+            ico_clock(
+                true,
+                kent_case.report.detected_at,
+                None,
+                openwarp_store::now()
+            ),
+            IcoClock::Running {
+                hours_left: 51 | 52,
+                ..
+            }
+        ));
+        let warned = store
+            .incident_supplier_warnings(&kent_case.public_id)
+            .await
+            .expect("warned");
+        let names: Vec<&str> = warned.iter().map(|w| w.org_name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "Sevenoaks District Council",
+                "Tunbridge Wells Borough Council"
+            ]
+        );
+        let sevenoaks = store
+            .find_org_by_name("Sevenoaks District Council")
+            .await
+            .expect("lookup")
+            .expect("sevenoaks");
+        let alerts = store
+            .alerts_for_org(sevenoaks.id, 10)
+            .await
+            .expect("alerts");
+        let w = alerts
+            .iter()
+            .find(|a| a.title.starts_with("Supplier warning"))
+            .expect("warned");
+        assert!(
+            w.content
+                .summary
+                .starts_with("A district or borough council in South East England has reported")
+        );
+        assert!(!w.content.summary.contains("Maidstone"));
+        let shared = all
+            .iter()
+            .find(|i| i.org_name == "Canterbury City Council")
+            .expect("shared one");
+        assert_eq!(shared.sharing, SharingState::Shared);
+        assert!(shared.lessons_shared);
     }
 
     #[tokio::test]
