@@ -432,6 +432,11 @@ pub async fn run(
                 Ok(queued) => tracing::info!(queued, "digests queued"),
                 Err(error) => tracing::error!(%error, "could not queue digests"),
             }
+            match store.queue_ico_reminders(openwarp_store::now()).await {
+                Ok(0) => {}
+                Ok(raised) => tracing::info!(raised, "ICO deadline reminders raised"),
+                Err(error) => tracing::error!(%error, "could not raise ICO deadline reminders"),
+            }
         }
         let pause = match deliverer.deliver_due(openwarp_store::now()).await {
             Ok(c) => {

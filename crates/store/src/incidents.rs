@@ -15,8 +15,8 @@ use crate::alerts::{AlertContent, AlertKind, AlertTx, NewAlert};
 use crate::{Result, Store, StoreError, corrupt, crypto, on_pool};
 use chrono::{DateTime, Utc};
 use openwarp_core::incident::{
-    Attribution, EscalationTarget, IncidentCategory, IncidentDraft, IncidentFacts,
-    IncidentStatus, Indicator, SanitisedDraft, SharingState, attribution_text, supplier_warning,
+    Attribution, EscalationTarget, IncidentCategory, IncidentDraft, IncidentFacts, IncidentStatus,
+    Indicator, SanitisedDraft, SharingState, attribution_text, supplier_warning,
 };
 use openwarp_core::{CouncilType, OrgId, TlpLabel, UserId, supplier_key};
 use openwarp_matching::priority::Priority;
@@ -725,18 +725,22 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             for o in &v.recipient_orgs {
-                sqlx::query("INSERT INTO incident_recipients (incident_id, org_id) VALUES ($1, $2)")
-                    .bind(inc.id)
-                    .bind(o.0)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(
+                    "INSERT INTO incident_recipients (incident_id, org_id) VALUES ($1, $2)",
+                )
+                .bind(inc.id)
+                .bind(o.0)
+                .execute(&mut *tx)
+                .await?;
             }
             for u in &v.recipient_users {
-                sqlx::query("INSERT INTO incident_recipients (incident_id, user_id) VALUES ($1, $2)")
-                    .bind(inc.id)
-                    .bind(u.0)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(
+                    "INSERT INTO incident_recipients (incident_id, user_id) VALUES ($1, $2)",
+                )
+                .bind(inc.id)
+                .bind(u.0)
+                .execute(&mut *tx)
+                .await?;
             }
             let detail = if authorised {
                 format!(
@@ -776,8 +780,15 @@ impl Store {
         by: UserId,
         now: DateTime<Utc>,
     ) -> Result<Incident> {
-        self.set_sharing_state(public_id, "proposed", SharingState::Shared, by, now, "Proposed sanitised version approved and shared")
-            .await
+        self.set_sharing_state(
+            public_id,
+            "proposed",
+            SharingState::Shared,
+            by,
+            now,
+            "Proposed sanitised version approved and shared",
+        )
+        .await
     }
 
     /// Stop sharing (or refuse a proposal): nothing leaves the room again.
@@ -787,8 +798,15 @@ impl Store {
         by: UserId,
         now: DateTime<Utc>,
     ) -> Result<Incident> {
-        self.set_sharing_state(public_id, "any", SharingState::Private, by, now, "Sharing withdrawn: the incident is private again")
-            .await
+        self.set_sharing_state(
+            public_id,
+            "any",
+            SharingState::Private,
+            by,
+            now,
+            "Sharing withdrawn: the incident is private again",
+        )
+        .await
     }
 
     async fn set_sharing_state(
@@ -945,9 +963,67 @@ impl Store {
         })?)
     }
 
+    /// Remind each reporting organisation whose personal-data breach has
+    /// not been notified to the ICO and has less than a day of its 72 hours
+    /// left: one P1 alert per incident (the subject names no detail, as the
+    /// report may be RED). Safe to run often and from every instance.
+    /// Returns how many reminders were raised.
+    pub async fn queue_ico_reminders(&self, now: DateTime<Utc>) -> Result<u64> {
+        use openwarp_core::incident::{ICO_HOURS, ICO_WARN_HOURS};
+        let from = now - chrono::Duration::hours(ICO_HOURS);
+        let to = now - chrono::Duration::hours(ICO_HOURS - ICO_WARN_HOURS);
+        let due: Vec<(String, i64, DateTime<Utc>)> = on_pool!(self, |p| {
+            sqlx::query_as(
+                "SELECT public_id, org_id, detected_at FROM incidents WHERE personal_data = TRUE \
+                 AND ico_notified_at IS NULL AND detected_at > $1 AND detected_at <= $2",
+            )
+            .bind(from)
+            .bind(to)
+            .fetch_all(p)
+            .await
+        })?;
+        let alerts: Vec<NewAlert> = due
+            .iter()
+            .map(|(public_id, org, detected)| {
+                let deadline = *detected + chrono::Duration::hours(ICO_HOURS);
+                NewAlert {
+                    org_id: *org,
+                    kind: AlertKind::Warp,
+                    vuln_id: None,
+                    warp_advisory_id: None,
+                    priority: Priority::P1,
+                    tlp: TlpLabel::AmberStrict,
+                    title: "ICO deadline within 24 hours for an incident you reported".into(),
+                    content: AlertContent {
+                        summary: format!(
+                            "An incident your organisation reported involves personal data and the ICO \
+                             has not been recorded as told. The 72 hours end at {} UTC.",
+                            deadline.format("%H:%M on %-d %B %Y")
+                        ),
+                        reason: "P1 because the legal deadline (UK GDPR article 33) is less than a day away"
+                            .into(),
+                        changes: Vec::new(),
+                        items: Vec::new(),
+                        action: Some(
+                            "Notify the ICO, or record on the incident that you have (or why not).".into(),
+                        ),
+                        due: Some(deadline.date_naive()),
+                        sources: Vec::new(),
+                        path: format!("/incidents/{public_id}"),
+                    },
+                    dedup_key: format!("ico-reminder:{public_id}"),
+                }
+            })
+            .collect();
+        Ok(self.raise_alerts(&alerts, now).await?.0)
+    }
+
     /// The members warned because they use the supplier an incident names
     /// (the operators' correlation view).
-    pub async fn incident_supplier_warnings(&self, public_id: &str) -> Result<Vec<SupplierWarning>> {
+    pub async fn incident_supplier_warnings(
+        &self,
+        public_id: &str,
+    ) -> Result<Vec<SupplierWarning>> {
         let inc = self.incident_or_404(public_id).await?;
         Ok(on_pool!(self, |p| {
             sqlx::query_as(

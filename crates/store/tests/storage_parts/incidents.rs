@@ -344,3 +344,68 @@ async fn sharing_moves_through_proposal_approval_and_withdrawal() {
         assert!(timeline.iter().any(|e| e.kind == "ico"));
     }
 }
+
+#[tokio::test]
+async fn the_ico_reminder_comes_once_when_less_than_a_day_is_left() {
+    for db in all_backends().await {
+        let s = &db.store;
+        let name = db.backend().name();
+        let dover = s
+            .create_org(&draft("Dover District Council", "district_borough"), t0())
+            .await
+            .expect("org")
+            .id;
+        let reporter = user(s, "it@dover.gov.uk", Role::MemberUser, Some(dover)).await;
+        // Detected at 07:40 on 23 November: the 72 hours end 07:40 on the 26th.
+        let inc = s
+            .create_incident(dover, reporter.id, &report("", ""), "x", t0())
+            .await
+            .expect("report");
+        let detected = inc.report.detected_at;
+        assert_eq!(
+            s.queue_ico_reminders(detected + Duration::hours(47))
+                .await
+                .expect("early"),
+            0
+        );
+        assert_eq!(
+            s.queue_ico_reminders(detected + Duration::hours(49))
+                .await
+                .expect("due"),
+            1,
+            "{name}"
+        );
+        assert_eq!(
+            s.queue_ico_reminders(detected + Duration::hours(50))
+                .await
+                .expect("again"),
+            0
+        );
+        let a = &s.alerts_for_org(dover, 10).await.expect("alerts")[0];
+        assert_eq!(a.content.path, format!("/incidents/{}", inc.public_id));
+        assert!(
+            !a.title.contains("Ransomware"),
+            "names no detail of the report"
+        );
+        // Notified: no reminder for another incident once recorded.
+        let other = s
+            .create_incident(dover, reporter.id, &report("", ""), "x", t0())
+            .await
+            .expect("report");
+        s.record_ico_notification(&other.public_id, t0(), "phone", None, reporter.id, t0())
+            .await
+            .expect("ico");
+        assert_eq!(
+            s.queue_ico_reminders(detected + Duration::hours(51))
+                .await
+                .expect("none"),
+            0
+        );
+        assert_eq!(
+            s.queue_ico_reminders(detected + Duration::hours(73))
+                .await
+                .expect("past"),
+            0
+        );
+    }
+}
