@@ -127,19 +127,22 @@ fn priority_colour(p: Priority) -> &'static str {
     }
 }
 
-fn kind_heading(kind: AlertKind) -> &'static str {
-    match kind {
+fn kind_heading(alert: &Alert) -> &'static str {
+    match alert.kind {
         AlertKind::New => "New alert",
         AlertKind::Update => "Update",
-        AlertKind::Warp => "WARP advisory",
+        AlertKind::Warp if alert.warp_advisory_id.is_some() => "WARP advisory",
+        // Supplier warnings, deadline reminders: the title says what it is.
+        AlertKind::Warp => "From the WARP",
     }
 }
 
-fn kind_prefix(kind: AlertKind) -> &'static str {
-    match kind {
-        AlertKind::New => "",
+fn kind_prefix(alert: &Alert) -> &'static str {
+    match alert.kind {
         AlertKind::Update => "Update: ",
-        AlertKind::Warp => "WARP advisory: ",
+        AlertKind::Warp if alert.warp_advisory_id.is_some() => "WARP advisory: ",
+        // New alerts, supplier warnings and reminders: the title says it.
+        AlertKind::New | AlertKind::Warp => "",
     }
 }
 
@@ -155,7 +158,7 @@ pub fn alert_subject(alert: &Alert) -> String {
         "[{}] {}: {}{}",
         alert.tlp.label(),
         alert.priority.as_str(),
-        kind_prefix(alert.kind),
+        kind_prefix(alert),
         alert.title
     ))
 }
@@ -235,7 +238,7 @@ pub fn alert_email(
         warp_name: ctx.warp_name.to_string(),
         org_name: org_name.to_string(),
         tlp: TlpView::of(alert.tlp),
-        heading: kind_heading(alert.kind),
+        heading: kind_heading(alert),
         priority: alert.priority.as_str(),
         priority_meaning: alert.priority.meaning(),
         priority_colour: priority_colour(alert.priority),
@@ -377,7 +380,7 @@ pub fn digest_email(
                 .iter()
                 .filter(|a| a.priority == p)
                 .map(|a| DigestLine {
-                    kind: kind_prefix(a.kind),
+                    kind: kind_prefix(a),
                     title: a.title.clone(),
                     summary: a.content.summary.clone(),
                     reason: a.content.reason.clone(),
@@ -496,7 +499,7 @@ fn teams_payload(ctx: &Context<'_>, alert: &Alert) -> serde_json::Value {
         json!({"type": "TextBlock", "text": alert.tlp.label(), "weight": "Bolder",
                "color": if alert.tlp >= TlpLabel::Amber { "Warning" } else { "Default" }}),
         json!({"type": "TextBlock", "text": alert.tlp.meaning(), "isSubtle": true, "wrap": true, "spacing": "None"}),
-        json!({"type": "TextBlock", "text": format!("{}{}", kind_prefix(alert.kind), alert.title),
+        json!({"type": "TextBlock", "text": format!("{}{}", kind_prefix(alert), alert.title),
                "size": "Large", "weight": "Bolder", "wrap": true}),
         json!({"type": "TextBlock", "text": c.summary, "wrap": true}),
     ];
@@ -586,7 +589,7 @@ fn slack_payload(ctx: &Context<'_>, alert: &Alert) -> serde_json::Value {
         json!({"type": "context", "elements": [{"type": "mrkdwn",
             "text": format!("*{}* {}", alert.tlp.label(), alert.tlp.meaning())}]}),
         json!({"type": "header", "text": {"type": "plain_text", "emoji": false,
-            "text": cut(&one_line(&format!("{}{}", kind_prefix(alert.kind), alert.title)), 150)}}),
+            "text": cut(&one_line(&format!("{}{}", kind_prefix(alert), alert.title)), 150)}}),
         json!({"type": "section", "text": {"type": "mrkdwn", "text": cut(&lines.join("\n"), 3000)}}),
     ];
     if let Some(url) = absolute(ctx, &c.path) {
@@ -680,11 +683,19 @@ mod tests {
             "[TLP:AMBER+STRICT] P1: Update: CVE-2024-21762: Fortinet FortiOS out-of-bounds write"
         );
         u.kind = AlertKind::Warp;
+        u.warp_advisory_id = Some(7);
         u.title = "Phishing\r\nBcc: victim@example.com".into();
         assert_eq!(
             alert_subject(&u),
             "[TLP:AMBER+STRICT] P1: WARP advisory: Phishing Bcc: victim@example.com",
             "no header injection through a title"
+        );
+        // A supplier warning or reminder from the WARP: its title says what it is.
+        u.warp_advisory_id = None;
+        u.title = "Supplier warning: ransomware incident involving Mid Kent ICT".into();
+        assert_eq!(
+            alert_subject(&u),
+            "[TLP:AMBER+STRICT] P1: Supplier warning: ransomware incident involving Mid Kent ICT"
         );
     }
 

@@ -68,11 +68,12 @@ impl From<TlpLabel> for TlpView {
     }
 }
 
-pub fn kind_label(k: AlertKind) -> &'static str {
-    match k {
+pub fn kind_label(a: &Alert) -> &'static str {
+    match a.kind {
         AlertKind::New => "New",
         AlertKind::Update => "Update",
-        AlertKind::Warp => "WARP advisory",
+        AlertKind::Warp if a.warp_advisory_id.is_some() => "WARP advisory",
+        AlertKind::Warp => "From the WARP",
     }
 }
 
@@ -667,7 +668,7 @@ impl AlertRowView {
             priority: a.priority.as_str(),
             priority_class: priority_class(a.priority),
             tlp: a.tlp.into(),
-            kind: kind_label(a.kind),
+            kind: kind_label(a),
             title: a.title.clone(),
             at: timestamp(a.created_at),
             counts,
@@ -917,7 +918,7 @@ pub async fn show(
         priority_class: priority_class(a.priority),
         meaning: a.priority.meaning(),
         tlp: a.tlp.into(),
-        kind: kind_label(a.kind),
+        kind: kind_label(&a),
         at: timestamp(a.created_at),
         summary: c.summary.clone(),
         reason: c.reason.clone(),
