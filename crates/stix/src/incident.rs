@@ -105,9 +105,11 @@ pub fn warp_identity_id(warp_key: &str) -> String {
 /// The sector every reporter belongs to (STIX `industry-sector-ov`).
 const REPORTER_SECTOR: &str = "government-local";
 
-/// The STIX bundle for one incident: its TLP 2.0 marking definition, the WARP
-/// and the reporter as identities, the incident, one indicator per distinct
-/// indicator (each `indicates` the incident) and the lessons learnt as a note.
+/// The STIX bundle for one incident: its TLP 2.0 marking definition (and
+/// TLP:CLEAR's, for the WARP), the WARP and the reporter as identities, the
+/// incident (`related-to` the reporter: STIX 2.1 defines no relationship from
+/// an incident to its victim), one indicator per distinct indicator (each
+/// `indicates` the incident) and the lessons learnt as a note on the incident.
 ///
 /// Every object but the marking definitions and the WARP's identity carries
 /// the incident's TLP marking and the WARP as `created_by_ref`. Built from the

@@ -58,7 +58,9 @@ pub struct Common {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub extensions: BTreeMap<String, Value>,
     /// Every other property (`confidence`, `lang`, `granular_markings`,
-    /// `x_…` custom properties), kept verbatim.
+    /// `x_…` custom properties), kept verbatim. Read objects through
+    /// [`StixObject`] or [`Bundle`], which take `type` out first; read alone,
+    /// an object would keep its `type` here and write it twice.
     #[serde(flatten)]
     pub custom: BTreeMap<String, Value>,
 }

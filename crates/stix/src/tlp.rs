@@ -114,21 +114,41 @@ mod tests {
 
     #[test]
     fn each_label_has_its_own_published_id() {
-        let mut ids: Vec<_> = TlpLabel::ALL
-            .iter()
-            .map(|l| marking_definition_id(*l))
-            .collect();
-        ids.sort();
-        ids.dedup();
-        assert_eq!(ids.len(), 5);
-        for l in TlpLabel::ALL {
-            assert_eq!(label_for_marking_id(marking_definition_id(l)), Some(l));
+        // As pinned by the extension's schema,
+        // extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d.json.
+        let published = [
+            (
+                TlpLabel::Clear,
+                "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487",
+            ),
+            (
+                TlpLabel::Green,
+                "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb",
+            ),
+            (
+                TlpLabel::Amber,
+                "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421",
+            ),
+            (
+                TlpLabel::AmberStrict,
+                "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003",
+            ),
+            (
+                TlpLabel::Red,
+                "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1",
+            ),
+        ];
+        for (label, id) in published {
+            assert_eq!(marking_definition_id(label), id);
+            assert_eq!(label_for_marking_id(id), Some(label));
         }
         assert_eq!(label_for_marking_id(TLP_1_WHITE_ID), Some(TlpLabel::Clear));
+        assert_eq!(label_for_marking_id(TLP_1_GREEN_ID), Some(TlpLabel::Green));
         assert_eq!(
             label_for_marking_id(TLP_1_AMBER_ID),
             Some(TlpLabel::AmberStrict)
         );
+        assert_eq!(label_for_marking_id(TLP_1_RED_ID), Some(TlpLabel::Red));
         assert_eq!(
             label_for_marking_id("marking-definition--00000000-0000-4000-8000-000000000000"),
             None
