@@ -44,6 +44,8 @@ mod id;
 mod incident;
 mod model;
 mod pattern;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod timestamp;
 pub mod tlp;
 

@@ -8,184 +8,22 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: failing loudly is the point
 
 use chrono::{TimeZone, Utc};
-use jsonschema::{Registry, Validator};
 use openwarp_core::TlpLabel;
+use openwarp_stix::testing::{Schemas, errors, json_files, read_json, stix_data};
 use openwarp_stix::{
     Bundle, Common, Edition, ExternalReference, IncidentExport, IndicatorKind, Report, StixObject,
     Timestamp, Vulnerability, WarpIdentity, derived_id, incident_bundle, read_bundle, tlp, to_json,
 };
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-
-/// `../shared/data/stix`, or `None` (after saying so) when it is absent.
-fn stix_data() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/stix");
-    if dir.join("oasis-cti-stix2-json-schemas/schemas").is_dir() {
-        return Some(dir);
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!(
-            "CI=true but the STIX schemas are missing from {}",
-            dir.display()
-        );
-    }
-    eprintln!(
-        "SKIPPED: no STIX 2.1 schemas at {} (set CI=true to fail instead)",
-        dir.display()
-    );
-    None
-}
-
-fn json_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(json_files(&path));
-        } else if path.extension().is_some_and(|e| e == "json") {
-            out.push(path);
-        }
-    }
-    out.sort();
-    out
-}
-
-fn read_json(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path).unwrap();
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// Every OASIS schema, registered under its `$id` so their relative `$ref`s
-/// resolve from memory; nothing is fetched.
-struct Schemas {
-    by_path: BTreeMap<String, Value>,
-    registry: Registry<'static>,
-}
-
-impl Schemas {
-    fn load(stix: &Path) -> Schemas {
-        let root = stix.join("oasis-cti-stix2-json-schemas/schemas");
-        let mut by_path = BTreeMap::new();
-        let mut builder = Registry::new();
-        for path in json_files(&root) {
-            let schema = read_json(&path);
-            let id = schema["$id"].as_str().unwrap().to_owned();
-            builder = builder.add(&id, schema.clone()).unwrap();
-            let rel = path
-                .strip_prefix(&root)
-                .unwrap()
-                .to_string_lossy()
-                .into_owned();
-            by_path.insert(rel, schema);
-        }
-        Schemas {
-            by_path,
-            registry: builder.prepare().unwrap(),
-        }
-    }
-
-    /// A validator for one schema, e.g. `sdos/incident.json`.
-    fn validator(&self, rel: &str) -> Validator {
-        self.build(rel, &self.by_path[rel])
-    }
-
-    fn build(&self, rel: &str, schema: &Value) -> Validator {
-        jsonschema::options()
-            .with_registry(&self.registry)
-            .offline()
-            .build(schema)
-            .unwrap_or_else(|e| panic!("{rel}: {e}"))
-    }
-
-    /// `common/bundle.json` with the SDOs it forgets added to its list.
-    ///
-    /// At the snapshot we hold (commit 3bf9e69), bundle.json lists each object
-    /// type's schema in a `oneOf` but leaves out `incident`, `note`,
-    /// `grouping`, `location` and `opinion`. Such an object then falls to the
-    /// branch meant for custom objects, which requires it to match exactly one
-    /// of `core.json` and `cyber-observable-core.json`; a domain object matches
-    /// both, so the bundle is refused however correct the object is (checked
-    /// with Python's jsonschema too: a bundle holding only a minimal valid
-    /// incident fails). `infrastructure` had the same defect until it was added
-    /// to the list (oasis-open/cti-stix2-json-schemas#133); this adds the rest
-    /// the same way, so each is checked against its own schema inside the
-    /// bundle instead of being refused.
-    fn patched_bundle_validator(&self) -> Validator {
-        let mut schema = self.by_path["common/bundle.json"].clone();
-        let id = schema["$id"]
-            .as_str()
-            .unwrap()
-            .replace("bundle.json", "bundle-patched.json");
-        schema["$id"] = json!(id);
-        let listed = schema["properties"]["objects"]["items"]["anyOf"][0]["oneOf"]
-            .as_array_mut()
-            .unwrap();
-        for rel in self.by_path.keys().filter(|p| p.starts_with("sdos/")) {
-            let reference = json!({"$ref": format!("../{rel}")});
-            if !listed.contains(&reference) {
-                listed.push(reference);
-            }
-        }
-        self.build("common/bundle.json (patched)", &schema)
-    }
-}
-
-/// The object types bundle.json leaves out of its list (see
-/// [`Schemas::patched_bundle_validator`]).
-const FORGOTTEN_BY_BUNDLE_JSON: [&str; 5] = ["incident", "note", "grouping", "location", "opinion"];
-
-/// The schema each object type of ours is checked against.
-fn schema_for(object_type: &str) -> &'static str {
-    match object_type {
-        "identity" => "sdos/identity.json",
-        "incident" => "sdos/incident.json",
-        "indicator" => "sdos/indicator.json",
-        "note" => "sdos/note.json",
-        "report" => "sdos/report.json",
-        "vulnerability" => "sdos/vulnerability.json",
-        "relationship" => "sros/relationship.json",
-        "marking-definition" => "common/marking-definition.json",
-        other => panic!("we do not emit {other}"),
-    }
-}
-
-fn errors(v: &Validator, instance: &Value) -> Vec<String> {
-    v.iter_errors(instance)
-        .map(|e| format!("{} at {}", e, e.instance_path()))
-        .collect()
-}
 
 /// Checks a bundle against bundle.json and each object against its own
 /// schema, and that it reads back unchanged.
 fn assert_valid(schemas: &Schemas, what: &str, bundle: &Bundle) {
     let json = to_json(bundle);
     let value: Value = serde_json::from_str(&json).unwrap();
-    let errs = errors(&schemas.patched_bundle_validator(), &value);
-    assert!(errs.is_empty(), "{what}: bundle.json: {errs:#?}\n{json}");
-    // Unpatched, bundle.json may refuse only the objects it forgets.
-    for e in schemas.validator("common/bundle.json").iter_errors(&value) {
-        let path = e.instance_path().to_string();
-        let index: usize = path
-            .strip_prefix("/objects/")
-            .and_then(|i| i.parse().ok())
-            .unwrap_or_else(|| panic!("{what}: bundle.json: {e} at {path}"));
-        let object_type = value["objects"][index]["type"].as_str().unwrap();
-        assert!(
-            FORGOTTEN_BY_BUNDLE_JSON.contains(&object_type),
-            "{what}: bundle.json: {e} at {path}"
-        );
-    }
-    for object in value["objects"].as_array().unwrap() {
-        let object_type = object["type"].as_str().unwrap();
-        let rel = schema_for(object_type);
-        let errs = errors(&schemas.validator(rel), object);
-        assert!(
-            errs.is_empty(),
-            "{what}: {} against {rel}: {errs:#?}\n{object:#}",
-            object["id"]
-        );
-    }
+    let errs = schemas.check_bundle(&value);
+    assert!(errs.is_empty(), "{what}: {errs:#?}\n{json}");
     assert_eq!(
         &serde_json::from_str::<Bundle>(&json).unwrap(),
         bundle,
