@@ -4,6 +4,7 @@
 
 pub mod alerts;
 pub mod exposures;
+pub mod incidents;
 pub mod inventory;
 pub mod suppliers;
 pub mod warp_advisories;

@@ -231,6 +231,35 @@ pub fn router(store: Store, config: WebConfig) -> axum::Router {
             get(pages::alerts::unsubscribe_form).post(pages::alerts::unsubscribe),
         )
         // End of alerts (issue 5)
+        // Incidents (issue 6)
+        .route(
+            "/incidents",
+            get(pages::incidents::list).post(pages::incidents::create),
+        )
+        .route("/incidents/new", get(pages::incidents::new_form))
+        .route("/incidents/{id}", get(pages::incidents::show))
+        .route(
+            "/incidents/{id}/edit",
+            get(pages::incidents::edit_form).post(pages::incidents::update),
+        )
+        .route(
+            "/incidents/{id}/escalations",
+            post(pages::incidents::escalate),
+        )
+        .route("/incidents/{id}/ico", post(pages::incidents::record_ico))
+        .route("/incidents/{id}/sanitised", post(pages::incidents::share))
+        .route(
+            "/incidents/{id}/sanitised/approve",
+            post(pages::incidents::approve),
+        )
+        .route(
+            "/incidents/{id}/sharing/withdraw",
+            post(pages::incidents::withdraw),
+        )
+        .route("/incidents/{id}/lessons", post(pages::incidents::lessons))
+        .route("/incidents/{id}/audit", get(pages::incidents::audit))
+        .route("/incidents/{id}/print", get(pages::incidents::print))
+        // End of incidents (issue 6)
         .layer(no_store.clone());
     // Everything but file uploads takes small bodies.
     let small = axum::Router::new()

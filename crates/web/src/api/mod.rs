@@ -6,6 +6,7 @@
 mod advisories;
 mod alerts;
 mod exposures;
+mod incidents;
 mod inventory;
 mod orgs;
 mod suppliers;
@@ -76,7 +77,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
           warp_advisories::list_warp_advisories, warp_advisories::get_warp_advisory,
           warp_advisories::create_warp_advisory, warp_advisories::update_warp_advisory,
           warp_advisories::submit_warp_advisory, warp_advisories::request_warp_advisory_changes,
-          warp_advisories::publish_warp_advisory, warp_advisories::withdraw_warp_advisory),
+          warp_advisories::publish_warp_advisory, warp_advisories::withdraw_warp_advisory,
+          // Incidents (issue 6)
+          incidents::list_incidents, incidents::create_incident, incidents::get_incident,
+          incidents::update_incident, incidents::log_escalation, incidents::record_ico,
+          incidents::put_sanitised, incidents::approve_sanitised, incidents::withdraw_sharing,
+          incidents::put_lessons, incidents::get_timeline, incidents::get_audit),
     components(schemas(ApiErrorBody, ApiFieldError)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -85,7 +91,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
          (name = "inventory", description = "What a member runs and whom it depends on: items, imports, CPE names, suppliers"),
          (name = "exposure", description = "Which advisories affect a member, how urgently and why, and what the member decided"),
          (name = "alerts", description = "Who is alerted how: subscriptions, organisation defaults, webhooks; alerts raised and their deliveries"),
-         (name = "warp advisories", description = "Advisories written by the WARP's operators, reviewed by a second operator, published to all members or to those whose inventory lists given products"))
+         (name = "warp advisories", description = "Advisories written by the WARP's operators, reviewed by a second operator, published to all members or to those whose inventory lists given products"),
+         (name = "incidents", description = "Confidential incident reports: the full report for the reporting organisation and operators, \
+            a sanitised version for others only as its reporter authorised and its TLP label allows; referrals, the ICO clock, lessons learnt, \
+            and who read what"))
 )]
 pub struct ApiDoc;
 
@@ -205,5 +214,32 @@ pub fn routes() -> Router<AppState> {
             post(warp_advisories::withdraw_warp_advisory),
         )
         // End of WARP advisories (issue 5)
+        // Incidents (issue 6)
+        .route(
+            "/incidents",
+            get(incidents::list_incidents).post(incidents::create_incident),
+        )
+        .route(
+            "/incidents/{id}",
+            get(incidents::get_incident).put(incidents::update_incident),
+        )
+        .route(
+            "/incidents/{id}/escalations",
+            post(incidents::log_escalation),
+        )
+        .route("/incidents/{id}/ico", post(incidents::record_ico))
+        .route("/incidents/{id}/sanitised", put(incidents::put_sanitised))
+        .route(
+            "/incidents/{id}/sanitised/approve",
+            post(incidents::approve_sanitised),
+        )
+        .route(
+            "/incidents/{id}/sharing/withdraw",
+            post(incidents::withdraw_sharing),
+        )
+        .route("/incidents/{id}/lessons", put(incidents::put_lessons))
+        .route("/incidents/{id}/timeline", get(incidents::get_timeline))
+        .route("/incidents/{id}/audit", get(incidents::get_audit))
+        // End of incidents (issue 6)
         .fallback(not_found)
 }

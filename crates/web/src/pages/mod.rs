@@ -6,6 +6,7 @@ pub mod advisories;
 pub mod alerts;
 pub mod dashboard;
 pub mod exposure;
+pub mod incidents;
 pub mod inventory;
 pub mod operator;
 pub mod orgs;
