@@ -10,6 +10,7 @@ mod alerts;
 mod api;
 mod browser;
 mod exposure;
+mod incidents;
 mod pages;
 mod support;
 mod warp_advisories;
