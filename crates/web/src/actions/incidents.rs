@@ -311,7 +311,12 @@ fn searchable(inc: &Incident, how: Listed, region: &str) -> String {
             }
         }
         Listed::Lessons => {
-            parts.push(inc.attribution(region));
+            parts.push(incident::attribution_text(
+                incident::Attribution::Anonymous,
+                &inc.org_name,
+                inc.council_type,
+                region,
+            ));
             parts.push(inc.lessons.clone().unwrap_or_default());
         }
     }
@@ -330,6 +335,23 @@ pub fn listed(actor: &Actor, inc: &Incident) -> Option<Listed> {
             Some(Listed::Lessons)
         }
         None => None,
+    }
+}
+
+/// How the reporting organisation is named beside shared lessons learnt:
+/// as the shared version names it to those who read that version, and
+/// anonymously to everyone else (naming the council in a version meant for
+/// some members does not name it to all).
+pub fn lessons_attribution(actor: &Actor, inc: &Incident, region: &str) -> String {
+    if listed(actor, inc) == Some(Listed::Lessons) {
+        incident::attribution_text(
+            incident::Attribution::Anonymous,
+            &inc.org_name,
+            inc.council_type,
+            region,
+        )
+    } else {
+        inc.attribution(region)
     }
 }
 

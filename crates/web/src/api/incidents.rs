@@ -379,7 +379,7 @@ pub async fn list_incidents(
             id: (actions::listed(&actor, i) == Some(Listed::Sanitised))
                 .then(|| i.public_id.clone()),
             category: i.report.category.as_str().into(),
-            attribution: i.attribution(region),
+            attribution: actions::lessons_attribution(&actor, i, region),
             closed_at: i.closed_at,
             lessons: i.lessons.clone().unwrap_or_default(),
         })

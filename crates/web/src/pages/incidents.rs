@@ -196,7 +196,7 @@ fn ico_view(inc: &Incident, at: DateTime<Utc>) -> Option<IcoView> {
                     class: if warn { "ico-warn" } else { "ico-running" },
                     short: format!("Tell the ICO: {left}"),
                     text: format!(
-                        "Personal data is involved: tell the ICO by {} ({left}), {} hours after your council became aware of it.",
+                        "Personal data is involved: tell the ICO by {} ({left}), {} hours after the council became aware of it.",
                         timestamp(deadline),
                         incident::ICO_HOURS
                     ),
@@ -585,7 +585,7 @@ pub async fn list(
                 id: (actions::listed(&actor, i) == Some(actions::Listed::Sanitised))
                     .then(|| i.public_id.clone()),
                 category: i.report.category.label(),
-                attribution: i.attribution(region),
+                attribution: actions::lessons_attribution(&actor, i, region),
                 closed_on: i.closed_at.map(day).unwrap_or_default(),
                 lessons: i.lessons.clone().unwrap_or_default(),
             })

@@ -1489,6 +1489,45 @@ async fn an_operator_proposes_the_reporter_shares_and_everything_is_recorded() {
             assert!(!body.to_lowercase().contains("zebra"));
         }
 
+        // Naming the council in a version for Medway names it to Medway only:
+        // Dover reads the lessons anonymously.
+        let (status, body) = w
+            .api(
+                Who::Reporter,
+                Method::PUT,
+                &format!("/api/v1/incidents/{id}/sanitised"),
+                Some(json!({"title": "Payroll diversion fraud", "summary": "Spoofed e-mail.", "tlp": "amber",
+                            "attribution": "named", "recipient_orgs": [w.medway.id.0]})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let (_, medway) = w
+            .api(Who::OtherUser, Method::GET, "/api/v1/incidents", None)
+            .await;
+        let medway = json(&medway);
+        assert_eq!(
+            medway["lessons"][0]["attribution"],
+            "Zebrashire District Council"
+        );
+        assert_eq!(medway["lessons"][0]["id"], id.as_str());
+        for who in [Who::Outsider, Who::Named] {
+            let (_, body) = w.api(who, Method::GET, "/api/v1/incidents", None).await;
+            let v = json(&body);
+            assert_eq!(
+                v["lessons"][0]["attribution"], "a district or borough council in Test Region",
+                "{backend} {who:?}"
+            );
+            assert!(
+                !body.to_lowercase().contains("zebra"),
+                "{backend} {who:?}: {body}"
+            );
+            let list = w.person(who).client.get("/incidents?q=zebrashire").await;
+            assert!(
+                !list.contains("Call back on a known number"),
+                "{backend}: found by the name it hides"
+            );
+        }
+
         // Every read and change was recorded, for the lead and operators only.
         let (status, body) = w
             .api(
