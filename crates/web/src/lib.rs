@@ -12,6 +12,7 @@ mod audit;
 mod auth;
 mod error;
 mod pages;
+mod stix_export;
 
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
@@ -259,6 +260,7 @@ pub fn router(store: Store, config: WebConfig) -> axum::Router {
         .route("/incidents/{id}/lessons", post(pages::incidents::lessons))
         .route("/incidents/{id}/audit", get(pages::incidents::audit))
         .route("/incidents/{id}/print", get(pages::incidents::print))
+        .route("/incidents/{id}/stix", get(pages::incidents::stix))
         // End of incidents (issue 6)
         .layer(no_store.clone());
     // Everything but file uploads takes small bodies.

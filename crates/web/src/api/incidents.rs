@@ -788,3 +788,22 @@ pub async fn get_audit(
     let (_, log) = actions::access_log(&state, &user, &id, &ip).await?;
     Ok(Json(log.into_iter().map(IncidentAccessDto::from).collect()))
 }
+
+/// The incident as a STIX 2.1 bundle (`application/stix+json;version=2.1`):
+/// identity, incident, indicators, relationships, lessons learnt as a note,
+/// TLP 2.0 marking definitions — in the version the caller may read, or
+/// `edition=sanitised` for what other members receive.
+#[utoipa::path(get, path = "/api/v1/incidents/{id}/stix", tag = "incidents",
+    params(("id" = String, Path, description = "Incident id (inc-…)"),
+           ("edition" = Option<String>, Query, description = "`full` or `sanitised`; default: the version you may read")),
+    responses((status = 200, description = "A STIX 2.1 bundle", content_type = "application/stix+json;version=2.1"),
+              (status = 400, body = ApiErrorBody), (status = 404, body = ApiErrorBody)))]
+pub async fn get_stix(
+    State(state): State<AppState>,
+    ApiCaller(user): ApiCaller,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<crate::stix_export::ExportQuery>,
+) -> Result<axum::response::Response, ApiError> {
+    Ok(crate::stix_export::respond(&state, &user, &id, &q, &ip).await?)
+}

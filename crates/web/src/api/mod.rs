@@ -82,7 +82,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
           incidents::list_incidents, incidents::create_incident, incidents::get_incident,
           incidents::update_incident, incidents::log_escalation, incidents::record_ico,
           incidents::put_sanitised, incidents::approve_sanitised, incidents::withdraw_sharing,
-          incidents::put_lessons, incidents::get_timeline, incidents::get_audit),
+          incidents::put_lessons, incidents::get_timeline, incidents::get_audit, incidents::get_stix),
     components(schemas(ApiErrorBody, ApiFieldError)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -240,6 +240,7 @@ pub fn routes() -> Router<AppState> {
         .route("/incidents/{id}/lessons", put(incidents::put_lessons))
         .route("/incidents/{id}/timeline", get(incidents::get_timeline))
         .route("/incidents/{id}/audit", get(incidents::get_audit))
+        .route("/incidents/{id}/stix", get(incidents::get_stix))
         // End of incidents (issue 6)
         .fallback(not_found)
 }

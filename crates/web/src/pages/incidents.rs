@@ -1317,3 +1317,15 @@ pub async fn print(
         printed_by: session.user.display_name.clone(),
     })
 }
+
+/// `GET /incidents/{id}/stix`: the incident as a STIX 2.1 bundle, in the
+/// version the reader may see (`?edition=sanitised` for what others get).
+pub async fn stix(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    SignedIn(session): SignedIn,
+    Path(id): Path<String>,
+    Query(q): Query<crate::stix_export::ExportQuery>,
+) -> Result<Response, AppError> {
+    crate::stix_export::respond(&state, &session.user, &id, &q, &ip).await
+}

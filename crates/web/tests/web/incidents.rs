@@ -321,6 +321,7 @@ fn may_audit(who: Who) -> bool {
 enum Route {
     PageShow,
     PagePrint,
+    PageStix,
     PageEdit,
     PageEditPost,
     PageAudit,
@@ -331,6 +332,7 @@ enum Route {
     PageApprove,
     PageWithdraw,
     ApiGet,
+    ApiStix,
     ApiTimeline,
     ApiAudit,
     ApiPut,
@@ -342,9 +344,10 @@ enum Route {
     ApiWithdraw,
 }
 
-const READS_AND_CHANGES: [Route; 17] = [
+const READS_AND_CHANGES: [Route; 19] = [
     Route::PageShow,
     Route::PagePrint,
+    Route::PageStix,
     Route::PageEdit,
     Route::PageEditPost,
     Route::PageAudit,
@@ -353,6 +356,7 @@ const READS_AND_CHANGES: [Route; 17] = [
     Route::PageShare,
     Route::PageLessons,
     Route::ApiGet,
+    Route::ApiStix,
     Route::ApiTimeline,
     Route::ApiAudit,
     Route::ApiPut,
@@ -374,7 +378,7 @@ fn expected(route: Route, who: Who, c: &Case) -> &'static [u16] {
     };
     let full = view == View::Full;
     match route {
-        PageShow | PagePrint | ApiGet => &[200],
+        PageShow | PagePrint | PageStix | ApiGet | ApiStix => &[200],
         ApiTimeline => gate(full, &[200]),
         PageEdit => gate(full && may_update(who, c), &[200]),
         PageEditPost | ApiPut | PageIco | ApiIco | PageLessons | ApiLessons => {
@@ -397,6 +401,7 @@ async fn send(w: &World, who: Who, route: Route, id: &str) -> (StatusCode, Strin
     let page = match route {
         PageShow => Some(c.get(&at("")).await),
         PagePrint => Some(c.get(&at("/print")).await),
+        PageStix => Some(c.get(&at("/stix")).await),
         PageEdit => Some(c.get(&at("/edit")).await),
         PageAudit => Some(c.get(&at("/audit")).await),
         PageEditPost => Some(c.post(&at("/edit"), &[("title", ""), ("csrf", csrf)]).await),
@@ -429,6 +434,7 @@ async fn send(w: &World, who: Who, route: Route, id: &str) -> (StatusCode, Strin
     let path = format!("/api/v1/incidents/{id}");
     let (method, path, body) = match route {
         ApiGet => (Method::GET, path, None),
+        ApiStix => (Method::GET, format!("{path}/stix"), None),
         ApiTimeline => (Method::GET, format!("{path}/timeline"), None),
         ApiAudit => (Method::GET, format!("{path}/audit"), None),
         ApiPut => (
@@ -481,7 +487,10 @@ fn check(case: &str, who: Who, route: Route, c: &Case, status: StatusCode, body:
         "{case}: {who:?} {route:?} answered {status}, expected {allowed:?}: {}",
         &body[..body.len().min(400)]
     );
-    let reading = matches!(route, Route::PageShow | Route::PagePrint | Route::ApiGet);
+    let reading = matches!(
+        route,
+        Route::PageShow | Route::PagePrint | Route::PageStix | Route::ApiGet | Route::ApiStix
+    );
     match expected_view(who, c) {
         Some(View::Full) => {
             if reading {
@@ -1609,5 +1618,124 @@ async fn an_operator_proposes_the_reporter_shares_and_everything_is_recorded() {
                 .all(|e| e.target == id),
             "the audit log names incidents by public id, never their titles"
         );
+    }
+}
+
+// ------------------------------------------------------------ STIX export
+
+async fn stix_get(w: &World, id: &str, who: Who, query: &str) -> crate::support::Page {
+    w.person(who)
+        .client
+        .get(&format!("/incidents/{id}/stix{query}"))
+        .await
+}
+
+/// The export validates against the official STIX 2.1 schemas in both
+/// versions, and carries only the version its reader may see.
+#[tokio::test]
+async fn stix_exports_validate_and_carry_only_the_version_you_may_read() {
+    let Some(stix) = openwarp_stix::testing::stix_data() else {
+        return;
+    };
+    let schemas = openwarp_stix::testing::Schemas::load(&stix);
+    for app in apps().await {
+        let backend = app.backend();
+        let w = World::new(app).await;
+        let store = &w.app.store;
+        let reporter = w.person(Who::Reporter).user.id;
+        let inc = store
+            .create_incident(
+                w.zebra.id,
+                reporter,
+                &report("Zebrashire revenues ransomware", TlpLabel::Amber),
+                "South East England",
+                now(),
+            )
+            .await
+            .expect("report");
+        let id = inc.public_id.clone();
+        let mut shared = sanitised(&w, "Ransomware at a district council", TlpLabel::Green);
+        shared.share_indicators = true;
+        store
+            .set_sanitised_version(&id, &shared, true, reporter, now())
+            .await
+            .expect("share");
+
+        // The reporter: the full report, naming the council, TLP:AMBER.
+        let full = stix_get(&w, &id, Who::Reporter, "").await;
+        assert_eq!(full.status, StatusCode::OK, "{backend}: {}", full.body);
+        let bundle = json(&full.body);
+        let errors = schemas.check_bundle(&bundle);
+        assert!(errors.is_empty(), "{backend}: full export: {errors:#?}");
+        assert!(
+            full.body.contains("ZEBRA-SECRET") && full.body.contains("Zebrashire District Council")
+        );
+        assert!(
+            full.body
+                .contains(openwarp_stix::tlp::marking_definition_id(TlpLabel::Amber))
+        );
+        // What others get, as the reporter can check it.
+        let as_shared = stix_get(&w, &id, Who::Reporter, "?edition=sanitised").await;
+        assert_eq!(as_shared.status, StatusCode::OK);
+        // Another member: the sanitised version, anonymous, TLP:GREEN,
+        // with the indicators the reporter chose to share.
+        let other = stix_get(&w, &id, Who::Outsider, "").await;
+        assert_eq!(other.status, StatusCode::OK, "{backend}: {}", other.body);
+        assert_eq!(
+            other.body, as_shared.body,
+            "the same bundle for the same version"
+        );
+        let bundle = json(&other.body);
+        let errors = schemas.check_bundle(&bundle);
+        assert!(
+            errors.is_empty(),
+            "{backend}: sanitised export: {errors:#?}"
+        );
+        assert!(!other.body.contains("ZEBRA-SECRET") && !other.body.contains("Zebrashire"));
+        assert!(other.body.contains(SHARED));
+        assert!(other.body.contains("a district or borough council in"));
+        assert!(other.body.contains("[ipv4-addr:value = '203.0.113.9']"));
+        assert!(
+            other
+                .body
+                .contains(openwarp_stix::tlp::marking_definition_id(TlpLabel::Green))
+        );
+        assert!(
+            !other
+                .body
+                .contains(openwarp_stix::tlp::marking_definition_id(TlpLabel::Amber))
+        );
+        // Asking for more than one may read is the same as no incident.
+        assert_eq!(
+            stix_get(&w, &id, Who::Outsider, "?edition=full")
+                .await
+                .status,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            stix_get(&w, &id, Who::Outsider, "?edition=everything")
+                .await
+                .status,
+            StatusCode::BAD_REQUEST
+        );
+        // The API says the same, with the STIX media type.
+        let resp = w
+            .app
+            .client()
+            .http
+            .get(w.app.url(&format!("/api/v1/incidents/{id}/stix")))
+            .bearer_auth(&w.person(Who::OtherUser).token)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(
+            resp.headers()["content-type"],
+            "application/stix+json;version=2.1"
+        );
+        assert_eq!(resp.text().await.expect("body"), other.body);
+        // Exports are recorded.
+        let log = store.incident_access_log(&id).await.expect("log");
+        assert!(log.iter().filter(|a| a.action == "export").count() >= 4);
     }
 }
