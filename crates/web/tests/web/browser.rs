@@ -433,3 +433,171 @@ async fn a_member_reads_their_digest_as_the_email_will_look() {
     assert!(!b.title().await.expect("title").contains("owned"));
     b.close().await.expect("close");
 }
+
+/// Issue 6's walk-through in a real browser: a member reports a supplier
+/// compromise at TLP:AMBER with personal data involved and sees the ICO
+/// deadline; another member using the same supplier is warned without being
+/// told who reported it, and cannot see the report; the reporter authorises
+/// a sanitised version, and the other member then reads only that.
+#[tokio::test]
+async fn a_supplier_compromise_is_reported_warned_about_and_shared_sanitised() {
+    use openwarp_core::{SupplierDraft, SupplierKind};
+    let Some(driver) = driver() else { return };
+    let app = sqlite_app().await;
+    let maidstone = app
+        .org("Maidstone Borough Council", "district_borough", true)
+        .await;
+    let sevenoaks = app
+        .org("Sevenoaks District Council", "district_borough", true)
+        .await;
+    app.user("it@maidstone.gov.uk", Role::MemberUser, Some(maidstone.id))
+        .await;
+    app.user("it@sevenoaks.gov.uk", Role::MemberUser, Some(sevenoaks.id))
+        .await;
+    for org in [maidstone.id, sevenoaks.id] {
+        app.store
+            .add_supplier(
+                org,
+                &SupplierDraft {
+                    name: "Mid Kent ICT".into(),
+                    kind: SupplierKind::SharedService,
+                    services: None,
+                    contact: None,
+                    notes: None,
+                },
+                openwarp_store::now(),
+            )
+            .await
+            .expect("supplier");
+    }
+    let sign_in = |name: &'static str, email: &'static str| {
+        let driver = &driver;
+        let app = &app;
+        async move {
+            let b = browser(driver, name).await;
+            b.goto(&app.url("/login")).await.expect("open");
+            fill(&b, "email", email).await;
+            fill(&b, "password", PASSWORD).await;
+            submit(&b, "/login").await;
+            expect_heading(&b, "Dashboard").await;
+            b
+        }
+    };
+
+    // Maidstone reports.
+    let r = sign_in("reporter", "it@maidstone.gov.uk").await;
+    r.goto(&app.url("/incidents/new")).await.expect("open");
+    fill(&r, "title", "Ransomware through the shared ICT service").await;
+    fill(
+        &r,
+        "summary",
+        "MAIDSTONE-ONLY: our file servers hosted by the shared service were encrypted.",
+    )
+    .await;
+    r.find(Locator::Id("category"))
+        .await
+        .expect("category")
+        .select_by_value("supplier_compromise")
+        .await
+        .expect("choose");
+    let detected = (openwarp_store::now() - chrono::Duration::hours(3))
+        .format("%Y-%m-%dT%H:%M")
+        .to_string();
+    r.execute(
+        "document.getElementById('detected_at').value = arguments[0];",
+        vec![serde_json::json!(detected)],
+    )
+    .await
+    .expect("set the time");
+    fill(&r, "supplier", "Mid Kent ICT").await;
+    r.find(Locator::Id("personal_data"))
+        .await
+        .expect("checkbox")
+        .click()
+        .await
+        .expect("tick");
+    r.find(Locator::Id("tlp-amber"))
+        .await
+        .expect("radio")
+        .click()
+        .await
+        .expect("choose");
+    submit(&r, "/incidents").await;
+    expect_heading(&r, "Ransomware through the shared ICT service").await;
+    let ico = r
+        .find(Locator::Css(".ico-panel"))
+        .await
+        .expect("the ICO panel")
+        .text()
+        .await
+        .expect("text");
+    assert!(ico.contains("ICO"), "{ico}");
+    let url = r.current_url().await.expect("url");
+    let id = url
+        .path()
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    assert!(id.starts_with("inc-"), "{url}");
+
+    // Sevenoaks is warned, anonymously, and cannot open the report.
+    let o = sign_in("other", "it@sevenoaks.gov.uk").await;
+    o.goto(&app.url("/alerts")).await.expect("open");
+    let alerts = o.source().await.expect("source");
+    assert!(
+        alerts.contains("Supplier warning: supplier compromise incident involving Mid Kent ICT"),
+        "{alerts}"
+    );
+    assert!(!alerts.contains("Maidstone"), "the reporter is not named");
+    o.goto(&app.url(&format!("/incidents/{id}")))
+        .await
+        .expect("open");
+    let page = o.source().await.expect("source");
+    assert!(!page.contains("MAIDSTONE-ONLY") && !page.contains("Ransomware through"));
+
+    // Maidstone shares a sanitised version with every member.
+    r.goto(&app.url(&format!("/incidents/{id}")))
+        .await
+        .expect("open");
+    fill(
+        &r,
+        "shared_title",
+        "Ransomware through a shared ICT service",
+    )
+    .await;
+    fill(
+        &r,
+        "shared_summary",
+        "SHARED-PART: a council's servers at a shared ICT service were encrypted.",
+    )
+    .await;
+    r.find(Locator::Id("shared_tlp-green"))
+        .await
+        .expect("radio")
+        .click()
+        .await
+        .expect("choose");
+    submit(&r, &format!("/incidents/{id}/sanitised")).await;
+    expect_heading(&r, "Ransomware through the shared ICT service").await;
+
+    // Sevenoaks now reads the sanitised version, and only that.
+    o.goto(&app.url("/incidents")).await.expect("open");
+    let listed = o
+        .find(Locator::Css(&format!("a[href=\"/incidents/{id}\"]")))
+        .await
+        .expect("the shared incident is listed");
+    assert_eq!(
+        listed.text().await.expect("text"),
+        "Ransomware through a shared ICT service"
+    );
+    listed.click().await.expect("open it");
+    expect_heading(&o, "Ransomware through a shared ICT service").await;
+    let page = o.source().await.expect("source");
+    assert!(page.contains("SHARED-PART"), "{page}");
+    assert!(page.contains("TLP:GREEN"));
+    assert!(page.contains("a district or borough council"));
+    assert!(!page.contains("MAIDSTONE-ONLY") && !page.contains("Maidstone"));
+    r.close().await.expect("close");
+    o.close().await.expect("close");
+}
