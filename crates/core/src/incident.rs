@@ -795,6 +795,96 @@ fn capitalise(s: &str) -> String {
         .unwrap_or_default()
 }
 
+// ------------------------------------------------------- evidence files
+
+/// Longest attachment file name kept, in characters.
+pub const MAX_ATTACHMENT_NAME: usize = 200;
+
+/// Adding or removing evidence files (a phishing e-mail, screenshots, logs):
+/// the reporting organisation, as for changing the report. The files are
+/// part of the full report, so whoever reads that (operators too) reads
+/// them; operators do not add to or remove a council's evidence.
+pub fn can_attach(actor: &Actor, f: &IncidentFacts) -> bool {
+    can_update(actor, f)
+}
+
+/// Check the name an uploaded file came with: a plain file name (no folder
+/// parts, no control characters), at most [`MAX_ATTACHMENT_NAME`]
+/// characters. Returns the trimmed name, or why it cannot be used.
+pub fn attachment_name(raw: &str) -> Result<String, String> {
+    let name = raw.trim();
+    if name.is_empty() {
+        return Err("the file needs a name".into());
+    }
+    if name.contains(['/', '\\']) {
+        return Err(format!(
+            "'{}' has folder parts; send the file name alone, without / or \\",
+            name.chars().take(60).collect::<String>().escape_default()
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err("the file name must not contain control characters".into());
+    }
+    if name == "." || name == ".." {
+        return Err(format!("'{name}' is not a file name"));
+    }
+    if name.chars().count() > MAX_ATTACHMENT_NAME {
+        return Err(format!(
+            "the file name must be at most {MAX_ATTACHMENT_NAME} characters"
+        ));
+    }
+    Ok(name.to_string())
+}
+
+/// The media type to keep for an upload: the declared one when it looks
+/// like a media type (`type/subtype`, parameters dropped, lower case),
+/// otherwise `application/octet-stream`.
+pub fn attachment_content_type(declared: Option<&str>) -> String {
+    let essence = declared
+        .and_then(|d| d.split(';').next())
+        .map(|d| d.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let token = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "!#$&-^_.+".contains(c))
+    };
+    match essence.split_once('/') {
+        Some((t, sub)) if essence.len() <= 100 && token(t) && token(sub) => essence,
+        _ => "application/octet-stream".into(),
+    }
+}
+
+/// The media type a download is served as: the declared type only when a
+/// browser cannot run it (raster images, plain text, PDF); anything else —
+/// HTML, SVG, an e-mail, a script — as `application/octet-stream`.
+pub fn served_content_type(stored: &str) -> &'static str {
+    match stored {
+        "image/png" => "image/png",
+        "image/jpeg" => "image/jpeg",
+        "image/gif" => "image/gif",
+        "image/webp" => "image/webp",
+        "text/plain" => "text/plain; charset=utf-8",
+        "application/pdf" => "application/pdf",
+        _ => "application/octet-stream",
+    }
+}
+
+/// A size as people read it: `812 bytes`, `12.3 KB`, `4.0 MB`.
+pub fn size_text(bytes: u64) -> String {
+    const KB: f64 = 1024.0;
+    let b = bytes as f64;
+    if bytes == 1 {
+        "1 byte".into()
+    } else if b < KB {
+        format!("{bytes} bytes")
+    } else if b < KB * KB {
+        format!("{:.1} KB", b / KB)
+    } else {
+        format!("{:.1} MB", b / (KB * KB))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1209,5 +1299,105 @@ mod tests {
             assert_eq!(EscalationTarget::parse(t.as_str()), Some(*t));
         }
         assert_eq!(SharingState::parse("shared"), Some(SharingState::Shared));
+    }
+
+    #[test]
+    fn only_the_reporting_organisation_adds_evidence_and_operators_read_it() {
+        let operator = actor(1, Role::Operator, None);
+        let reporter = actor(10, Role::MemberUser, Some(KENT));
+        let colleague = actor(11, Role::MemberUser, Some(KENT));
+        let lead = actor(12, Role::MemberLead, Some(KENT));
+        let outsider = actor(40, Role::MemberLead, Some(DOVER));
+        for tlp in TlpLabel::ALL {
+            for sharing in [
+                SharingState::Private,
+                SharingState::Proposed,
+                SharingState::Shared,
+            ] {
+                let f = facts(tlp, sharing, TlpLabel::Clear);
+                let case = format!("{tlp:?} {sharing:?}");
+                assert!(can_attach(&reporter, &f) && can_attach(&lead, &f), "{case}");
+                assert_eq!(can_attach(&colleague, &f), tlp != TlpLabel::Red, "{case}");
+                assert!(!can_attach(&operator, &f), "{case}");
+                assert_eq!(view_for(&operator, &f), Some(IncidentView::Full));
+                assert!(!can_attach(&outsider, &f), "{case}");
+                for who in [&operator, &reporter, &colleague, &lead, &outsider] {
+                    // Attaching needs the full report.
+                    if can_attach(who, &f) {
+                        assert_eq!(view_for(who, &f), Some(IncidentView::Full), "{case}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn attachment_names_are_plain_file_names() {
+        assert_eq!(
+            attachment_name("  Invoice overdue.eml "),
+            Ok("Invoice overdue.eml".into())
+        );
+        assert_eq!(
+            attachment_name("Capture d’écran 2026-11-23.png"),
+            Ok("Capture d’écran 2026-11-23.png".into())
+        );
+        for bad in [
+            "",
+            "   ",
+            "../../etc/passwd",
+            "C:\\Users\\it\\phish.eml",
+            "logs/auth.log",
+            "a\u{0}b.txt",
+            "line\nbreak.txt",
+            "..",
+            ".",
+        ] {
+            assert!(attachment_name(bad).is_err(), "{bad:?}");
+        }
+        assert!(
+            attachment_name("/etc/passwd")
+                .expect_err("folder")
+                .contains("folder parts")
+        );
+        assert!(attachment_name(&"a".repeat(MAX_ATTACHMENT_NAME)).is_ok());
+        assert!(attachment_name(&"a".repeat(MAX_ATTACHMENT_NAME + 1)).is_err());
+    }
+
+    #[test]
+    fn downloads_are_served_as_a_type_the_browser_cannot_run() {
+        assert_eq!(attachment_content_type(Some("Image/PNG")), "image/png");
+        assert_eq!(
+            attachment_content_type(Some("text/plain; charset=latin1")),
+            "text/plain"
+        );
+        assert_eq!(
+            attachment_content_type(Some("message/rfc822")),
+            "message/rfc822"
+        );
+        for junk in [None, Some(""), Some("nonsense"), Some("text/html\r\nX: y")] {
+            assert_eq!(attachment_content_type(junk), "application/octet-stream");
+        }
+        for (stored, served) in [
+            ("image/png", "image/png"),
+            ("image/jpeg", "image/jpeg"),
+            ("text/plain", "text/plain; charset=utf-8"),
+            ("application/pdf", "application/pdf"),
+            ("text/html", "application/octet-stream"),
+            ("image/svg+xml", "application/octet-stream"),
+            ("message/rfc822", "application/octet-stream"),
+            ("application/javascript", "application/octet-stream"),
+            ("application/xhtml+xml", "application/octet-stream"),
+        ] {
+            assert_eq!(served_content_type(stored), served, "{stored}");
+        }
+    }
+
+    #[test]
+    fn sizes_read_naturally() {
+        assert_eq!(size_text(0), "0 bytes");
+        assert_eq!(size_text(1), "1 byte");
+        assert_eq!(size_text(812), "812 bytes");
+        assert_eq!(size_text(12_595), "12.3 KB");
+        assert_eq!(size_text(10 * 1024 * 1024), "10.0 MB");
     }
 }
