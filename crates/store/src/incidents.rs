@@ -299,7 +299,7 @@ impl Store {
         }
     }
 
-    async fn incident_or_404(&self, public_id: &str) -> Result<Incident> {
+    pub(crate) async fn incident_or_404(&self, public_id: &str) -> Result<Incident> {
         self.incident(public_id)
             .await?
             .ok_or(StoreError::NotFound("incident"))

@@ -27,6 +27,7 @@ mod cpe_dictionary;
 pub mod crypto;
 mod exposures;
 mod feeds;
+mod incident_attachments;
 mod incidents;
 mod inventory;
 mod invitations;
@@ -49,10 +50,11 @@ pub use alerts::{
 pub use audit::{AuditEntry, AuditRecord};
 pub use auth::{ApiToken, LoginFailures, Session, TokenUse};
 pub use exposures::{AdvisoryExposure, Exposure, ExposureEvent, ExposureFilter, MatchCounts};
+pub use feeds::{FeedOutcome, FeedRunCounts, FeedState, FeedSuccess};
+pub use incident_attachments::{AttachmentFile, IncidentAttachment, NewAttachment};
 pub use incidents::{
     Incident, IncidentAccess, IncidentEvent, IncidentFilter, SharedVersion, SupplierWarning,
 };
-pub use feeds::{FeedOutcome, FeedRunCounts, FeedState, FeedSuccess};
 pub use inventory::{AddedItems, ProductName, StoredItem, Supplier, SupplierUser};
 pub use invitations::{AcceptError, Invitation, InvitationState};
 pub use orgs::Organisation;

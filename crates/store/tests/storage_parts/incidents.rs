@@ -1,13 +1,13 @@
 //! Incidents on every backend: unguessable ids, shared-supplier warnings
 //! that do not name the reporter, the timeline, sharing states, lessons and
-//! the access log.
+//! the access log, and evidence files.
 
 use super::{draft, t0, user};
 use chrono::Duration;
 use openwarp_core::incident::{IncidentInput, SanitisedInput, SharingState};
 use openwarp_core::{Role, SupplierDraft, SupplierKind, TlpLabel};
 use openwarp_store::testing::all_backends;
-use openwarp_store::{AlertKind, DeliveryFilter, IncidentFilter, StoreError};
+use openwarp_store::{AlertKind, DeliveryFilter, IncidentFilter, NewAttachment, StoreError};
 
 fn report(supplier: &str, status: &str) -> openwarp_core::incident::IncidentDraft {
     IncidentInput {
@@ -407,5 +407,170 @@ async fn the_ico_reminder_comes_once_when_less_than_a_day_is_left() {
                 .expect("past"),
             0
         );
+    }
+}
+
+#[tokio::test]
+async fn evidence_files_belong_to_their_incident_and_leave_a_trace() {
+    for db in all_backends().await {
+        let s = &db.store;
+        let name = db.backend().name();
+        let dover = s
+            .create_org(&draft("Dover District Council", "district_borough"), t0())
+            .await
+            .expect("org")
+            .id;
+        let reporter = user(s, "it@dover.gov.uk", Role::MemberUser, Some(dover)).await;
+        let new = |title: &'static str| {
+            let mut r = report("", "open");
+            r.title = title.into();
+            r
+        };
+        let inc = s
+            .create_incident(dover, reporter.id, &new("Phishing"), "the South East", t0())
+            .await
+            .expect("report");
+        let other = s
+            .create_incident(dover, reporter.id, &new("Another"), "the South East", t0())
+            .await
+            .expect("report");
+
+        // Bytes that are not UTF-8 come back exactly.
+        let eml: Vec<u8> =
+            b"From: payroll@evil.example\r\nSubject: Invoice\r\n\r\n\xff\x00\xfe".to_vec();
+        let t1 = t0() + Duration::minutes(5);
+        let a = s
+            .add_incident_attachment(
+                &inc.public_id,
+                NewAttachment {
+                    file_name: "Invoice overdue.eml",
+                    content_type: "message/rfc822",
+                    data: &eml,
+                },
+                reporter.id,
+                t1,
+            )
+            .await
+            .expect("attach");
+        assert!(
+            a.public_id.starts_with("att-") && a.public_id.len() == 26,
+            "{}",
+            a.public_id
+        );
+        assert_eq!(a.size, eml.len() as i64);
+        assert_eq!(a.sha256.len(), 64);
+        assert_eq!(a.uploader_name.as_deref(), Some("it"));
+        assert_eq!(a.uploaded_at, t1);
+        let png = s
+            .add_incident_attachment(
+                &inc.public_id,
+                NewAttachment {
+                    file_name: "screenshot.png",
+                    content_type: "image/png",
+                    data: &[0x89, b'P', b'N', b'G'],
+                },
+                reporter.id,
+                t1 + Duration::minutes(1),
+            )
+            .await
+            .expect("attach");
+        assert_ne!(a.public_id, png.public_id);
+        // An empty file is refused, and nothing is written.
+        assert!(matches!(
+            s.add_incident_attachment(
+                &inc.public_id,
+                NewAttachment {
+                    file_name: "empty.txt",
+                    content_type: "text/plain",
+                    data: &[],
+                },
+                reporter.id,
+                t1,
+            )
+            .await,
+            Err(StoreError::Conflict(_))
+        ));
+
+        // Listed oldest first, without bytes; read back with them.
+        let list = s.incident_attachments(&inc.public_id).await.expect("list");
+        assert_eq!(list, [a.clone(), png.clone()], "{name}");
+        let file = s
+            .incident_attachment(&inc.public_id, &a.public_id)
+            .await
+            .expect("get")
+            .expect("there");
+        assert_eq!(file.data, eml, "{name}");
+        assert_eq!(file.attachment, a);
+        // Only through its own incident.
+        assert!(
+            s.incident_attachment(&other.public_id, &a.public_id)
+                .await
+                .expect("get")
+                .is_none()
+        );
+        assert!(
+            s.incident_attachments(&other.public_id)
+                .await
+                .expect("list")
+                .is_empty()
+        );
+        assert!(matches!(
+            s.delete_incident_attachment(&other.public_id, &a.public_id, reporter.id, t1)
+                .await,
+            Err(StoreError::NotFound("attachment"))
+        ));
+
+        // Deleting removes it, and the timeline keeps both steps.
+        let t2 = t1 + Duration::hours(1);
+        let gone = s
+            .delete_incident_attachment(&inc.public_id, &a.public_id, reporter.id, t2)
+            .await
+            .expect("delete");
+        assert_eq!(gone.public_id, a.public_id);
+        assert!(
+            s.incident_attachment(&inc.public_id, &a.public_id)
+                .await
+                .expect("get")
+                .is_none()
+        );
+        assert!(matches!(
+            s.delete_incident_attachment(&inc.public_id, &a.public_id, reporter.id, t2)
+                .await,
+            Err(StoreError::NotFound("attachment"))
+        ));
+        assert_eq!(
+            s.incident_attachments(&inc.public_id).await.expect("list"),
+            [png.clone()]
+        );
+        let details: Vec<String> = s
+            .incident_timeline(&inc.public_id)
+            .await
+            .expect("timeline")
+            .into_iter()
+            .filter(|e| e.detail.starts_with("Attachment"))
+            .map(|e| e.detail)
+            .collect();
+        assert_eq!(
+            details,
+            [
+                "Attachment added: Invoice overdue.eml (51 bytes)",
+                "Attachment added: screenshot.png (4 bytes)",
+                "Attachment deleted: Invoice overdue.eml (51 bytes)",
+            ],
+            "{name}"
+        );
+        assert_eq!(
+            s.incident(&inc.public_id)
+                .await
+                .expect("get")
+                .expect("there")
+                .updated_at,
+            t2
+        );
+        // Unknown incidents are not found.
+        assert!(matches!(
+            s.incident_attachments("inc-doesnotexist0000000000").await,
+            Err(StoreError::NotFound("incident"))
+        ));
     }
 }
