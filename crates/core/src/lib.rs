@@ -13,6 +13,7 @@ pub mod access;
 pub mod account;
 pub mod ids;
 pub mod incident;
+pub mod meeting;
 pub mod membership;
 pub mod supplier;
 pub mod tlp;
