@@ -246,6 +246,8 @@ pub struct SessionUpload {
 pub struct Upload {
     /// The file name the browser gave, if any.
     pub name: Option<String>,
+    /// The media type the sender declared for the file, if any.
+    pub content_type: Option<String>,
     pub bytes: Vec<u8>,
 }
 
@@ -254,6 +256,71 @@ fn upload_error(e: MultipartError) -> AppError {
         AppError::FileTooLarge(MAX_UPLOAD_MB)
     } else {
         AppError::BadRequest(format!("the upload could not be read: {}", e.body_text()))
+    }
+}
+
+/// Read a multipart `file` field: its name, declared type and bytes (at
+/// most [`MAX_UPLOAD_BYTES`]; an empty file is refused).
+async fn read_file_field(field: axum::extract::multipart::Field<'_>) -> Result<Upload, AppError> {
+    let name = field
+        .file_name()
+        .map(str::to_string)
+        .filter(|n| !n.is_empty());
+    let content_type = field.content_type().map(str::to_string);
+    match field.bytes().await {
+        Ok(b) if b.len() > MAX_UPLOAD_BYTES => Err(AppError::FileTooLarge(MAX_UPLOAD_MB)),
+        Ok(b) if b.is_empty() && name.is_none() => {
+            Err(AppError::field("file", "choose a file to upload"))
+        }
+        Ok(b) if b.is_empty() => Err(AppError::field("file", "the file is empty")),
+        Ok(b) => Ok(Upload {
+            name,
+            content_type,
+            bytes: b.to_vec(),
+        }),
+        Err(e) => Err(upload_error(e)),
+    }
+}
+
+/// A file sent to the API as `multipart/form-data` with a `file` field.
+/// Never rejects: what went wrong (not multipart, no file, empty, too
+/// large) is kept in the result, so the handler can first check that the
+/// caller may see and change the record (404 and 403 never depend on the
+/// body), and only then answer about the file.
+pub struct ApiUpload(pub Result<Upload, AppError>);
+
+impl FromRequest<AppState> for ApiUpload {
+    type Rejection = std::convert::Infallible;
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let is_multipart = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("multipart/form-data"));
+        if !is_multipart {
+            return Ok(ApiUpload(Err(AppError::UnsupportedMediaType(
+                "send the file as multipart/form-data, in a field named 'file'".into(),
+            ))));
+        }
+        let mut multipart = match Multipart::from_request(req, state).await {
+            Ok(m) => m,
+            Err(e) => return Ok(ApiUpload(Err(AppError::BadRequest(e.body_text())))),
+        };
+        loop {
+            match multipart.next_field().await {
+                Ok(Some(field)) if field.name() == Some("file") => {
+                    return Ok(ApiUpload(read_file_field(field).await));
+                }
+                Ok(Some(_)) => {}
+                Ok(None) => {
+                    return Ok(ApiUpload(Err(AppError::field(
+                        "file",
+                        "send the file in a multipart field named 'file'",
+                    ))));
+                }
+                Err(e) => return Ok(ApiUpload(Err(upload_error(e)))),
+            }
+        }
     }
 }
 
@@ -298,24 +365,7 @@ impl FromRequest<AppState> for SessionUpload {
                     );
                 }
                 "file" if file.is_none() => {
-                    let name = field
-                        .file_name()
-                        .map(str::to_string)
-                        .filter(|n| !n.is_empty());
-                    file = Some(match field.bytes().await {
-                        Ok(b) if b.len() > MAX_UPLOAD_BYTES => {
-                            Err(AppError::FileTooLarge(MAX_UPLOAD_MB))
-                        }
-                        Ok(b) if b.is_empty() && name.is_none() => {
-                            Err(AppError::field("file", "choose a file to upload"))
-                        }
-                        Ok(b) if b.is_empty() => Err(AppError::field("file", "the file is empty")),
-                        Ok(b) => Ok(Upload {
-                            name,
-                            bytes: b.to_vec(),
-                        }),
-                        Err(e) => Err(upload_error(e)),
-                    });
+                    file = Some(read_file_field(field).await);
                     if matches!(file, Some(Err(_))) {
                         break;
                     }

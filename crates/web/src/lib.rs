@@ -84,8 +84,10 @@ pub fn router(store: Store, config: WebConfig) -> axum::Router {
     use pages::{
         account, advisories, dashboard, exposure, inventory, operator, orgs, session, suppliers,
     };
-    // Pages hold member data and one-time links: never cache them.
-    let no_store = SetResponseHeaderLayer::overriding(
+    // Pages hold member data and one-time links: never cache them (a
+    // handler may only ask for stricter: evidence downloads are
+    // `private, no-store`).
+    let no_store = SetResponseHeaderLayer::if_not_present(
         header::CACHE_CONTROL,
         HeaderValue::from_static("no-store"),
     );
@@ -261,6 +263,14 @@ pub fn router(store: Store, config: WebConfig) -> axum::Router {
         .route("/incidents/{id}/audit", get(pages::incidents::audit))
         .route("/incidents/{id}/print", get(pages::incidents::print))
         .route("/incidents/{id}/stix", get(pages::incidents::stix))
+        .route(
+            "/incidents/{id}/attachments/{aid}",
+            get(pages::incidents::download_attachment),
+        )
+        .route(
+            "/incidents/{id}/attachments/{aid}/delete",
+            post(pages::incidents::delete_attachment),
+        )
         // End of incidents (issue 6)
         .layer(no_store.clone());
     // Everything but file uploads takes small bodies.
@@ -272,9 +282,10 @@ pub fn router(store: Store, config: WebConfig) -> axum::Router {
         .route("/readyz", get(readyz))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES));
-    // Inventory imports take files of up to MAX_UPLOAD_MB. The extractors
-    // enforce the limit (axum's DefaultBodyLimit) so that the answer can say
-    // which limit was passed; a multipart form adds a little framing.
+    // Inventory imports and incident evidence files take files of up to
+    // MAX_UPLOAD_MB. The extractors enforce the limit (axum's
+    // DefaultBodyLimit) so that the answer can say which limit was passed; a
+    // multipart form adds a little framing.
     let uploads = axum::Router::new()
         .route(
             "/orgs/{id}/inventory/import/csv",
@@ -284,11 +295,24 @@ pub fn router(store: Store, config: WebConfig) -> axum::Router {
             "/orgs/{id}/inventory/import/sbom",
             post(inventory::import_sbom),
         )
+        // Incidents (issue 6)
+        .route(
+            "/incidents/{id}/attachments",
+            post(pages::incidents::upload_attachment),
+        )
+        // End of incidents (issue 6)
         .layer(no_store)
         .route(
             "/api/v1/orgs/{id}/inventory/import",
             post(api::import_inventory),
         )
+        // Incidents (issue 6): the API's GET on the same path lives in
+        // `api::routes` (small bodies); axum merges the two methods.
+        .route(
+            "/api/v1/incidents/{id}/attachments",
+            post(api::upload_incident_attachment),
+        )
+        // End of incidents (issue 6)
         .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES + MAX_BODY_BYTES));
     axum::Router::new()
         .merge(small)

@@ -1,6 +1,6 @@
 //! Confidential incidents: reporting, reading, the escalation log, the ICO
-//! record, sharing a sanitised version, lessons learnt, the audit of who
-//! read what, and exports. Pages and API both come through here, so no front
+//! record, sharing a sanitised version, lessons learnt, evidence files, the
+//! audit of who read what, and exports. Pages and API both come through here, so no front
 //! end can skip a step.
 //!
 //! Every operation on one incident goes the same way:
@@ -20,8 +20,12 @@
 //! incident someone sees sanitised.
 
 use crate::AppState;
+use crate::actions::inventory::{MAX_UPLOAD_BYTES, MAX_UPLOAD_MB};
 use crate::audit::record;
+use crate::auth::Upload;
 use crate::error::AppError;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, Utc};
 use openwarp_core::incident::{
     self, EscalationTarget, IncidentInput, IncidentStatus, IncidentView, SanitisedDraft,
@@ -29,10 +33,12 @@ use openwarp_core::incident::{
 };
 use openwarp_core::{Actor, OrgId, UserId, ValidationErrors};
 use openwarp_store::{
-    Incident, IncidentAccess, IncidentEvent, IncidentFilter, SupplierWarning, User, now,
+    AttachmentFile, Incident, IncidentAccess, IncidentAttachment, IncidentEvent, IncidentFilter,
+    NewAttachment, SupplierWarning, User, now,
 };
 use serde::Deserialize;
 use serde_json::json;
+use std::fmt::Write as _;
 
 /// Why a visible incident may not be changed this way (403s).
 pub const UPDATE_DENIED: &str = "only the reporting organisation changes its report, its status and the ICO record \
@@ -49,6 +55,8 @@ pub const FULL_ONLY: &str = "the timeline is part of the full report, which only
      the WARP's operators read";
 pub const REPORT_DENIED: &str = "incidents are reported by member organisations' users; operators log referrals \
      and propose sanitised versions on members' reports";
+pub const ATTACH_DENIED: &str = "only the reporting organisation adds and deletes evidence files (the WARP's \
+     operators may read them)";
 pub const LESSONS_SHARE_DENIED: &str = "only the reporter or their organisation's member lead may decide whether \
      lessons learnt are shared with every member";
 
@@ -927,6 +935,235 @@ pub async fn access_log(
     Ok((seen, log))
 }
 
+// ------------------------------------------------------- evidence files
+
+/// The incident, for its evidence files. They are part of the full report:
+/// someone who reads only the sanitised version gets the same 404 as for an
+/// incident that does not exist, so they never learn that files exist.
+async fn visible_in_full(
+    state: &AppState,
+    actor: &Actor,
+    public_id: &str,
+) -> Result<Seen, AppError> {
+    let seen = visible(state, actor, public_id).await?;
+    if !seen.full() {
+        return Err(not_found());
+    }
+    Ok(seen)
+}
+
+fn attachment_not_found() -> AppError {
+    AppError::NotFound("attachment")
+}
+
+/// Attachment ids are `att-` and 22 characters; anything else cannot exist.
+fn plausible_attachment_id(id: &str) -> bool {
+    id.starts_with("att-") && id.len() <= 64
+}
+
+/// The evidence files (`GET /api/v1/incidents/{id}/attachments`), recorded
+/// as an `attachment_list` read.
+pub async fn attachments(
+    state: &AppState,
+    user: &User,
+    public_id: &str,
+    ip: &str,
+) -> Result<Vec<IncidentAttachment>, AppError> {
+    let seen = visible_in_full(state, &user.actor(), public_id).await?;
+    log_read(state, &seen, user, "attachment_list", ip).await?;
+    Ok(state.store.incident_attachments(public_id).await?)
+}
+
+/// The evidence files for a detail page whose read is already recorded
+/// (none for a sanitised reader).
+pub async fn attachments_of(
+    state: &AppState,
+    seen: &Seen,
+) -> Result<Vec<IncidentAttachment>, AppError> {
+    if !seen.full() {
+        return Ok(Vec::new());
+    }
+    Ok(state
+        .store
+        .incident_attachments(&seen.incident.public_id)
+        .await?)
+}
+
+/// Attach an evidence file (the reporting organisation). `file` is the
+/// upload as the request carried it; its problems (none sent, empty, over
+/// the limit) are answered only after the access checks.
+pub async fn add_attachment(
+    state: &AppState,
+    user: &User,
+    public_id: &str,
+    file: Result<Upload, AppError>,
+    ip: &str,
+) -> Result<IncidentAttachment, AppError> {
+    let actor = user.actor();
+    let seen = visible_in_full(state, &actor, public_id).await?;
+    require(
+        incident::can_attach(&actor, &seen.incident.facts()),
+        ATTACH_DENIED,
+    )?;
+    let file = file?;
+    if file.bytes.len() > MAX_UPLOAD_BYTES {
+        return Err(AppError::FileTooLarge(MAX_UPLOAD_MB));
+    }
+    if file.bytes.is_empty() {
+        return Err(AppError::field("file", "the file is empty"));
+    }
+    let name = incident::attachment_name(file.name.as_deref().unwrap_or_default())
+        .map_err(|m| AppError::field("file", m))?;
+    let content_type = incident::attachment_content_type(file.content_type.as_deref());
+    let added = state
+        .store
+        .add_incident_attachment(
+            public_id,
+            NewAttachment {
+                file_name: &name,
+                content_type: &content_type,
+                data: &file.bytes,
+            },
+            user.id,
+            now(),
+        )
+        .await?;
+    log_change(state, &seen.incident, user, "attachment_add", ip).await;
+    // Never the file name: on a RED report even that may not leave the room.
+    audit(
+        state,
+        user,
+        "incident.attachment_add",
+        &seen.incident,
+        json!({ "attachment": added.public_id, "size": added.size, "content_type": added.content_type }),
+        ip,
+    )
+    .await;
+    Ok(added)
+}
+
+/// One evidence file with its bytes (whoever reads the full report),
+/// recorded as an `attachment_read` and audited: evidence leaving the
+/// server is an export.
+pub async fn attachment(
+    state: &AppState,
+    user: &User,
+    public_id: &str,
+    attachment_id: &str,
+    ip: &str,
+) -> Result<AttachmentFile, AppError> {
+    let seen = visible_in_full(state, &user.actor(), public_id).await?;
+    if !plausible_attachment_id(attachment_id) {
+        return Err(attachment_not_found());
+    }
+    let file = state
+        .store
+        .incident_attachment(public_id, attachment_id)
+        .await?
+        .ok_or_else(attachment_not_found)?;
+    log_read(state, &seen, user, "attachment_read", ip).await?;
+    audit(
+        state,
+        user,
+        "incident.attachment_read",
+        &seen.incident,
+        json!({ "attachment": attachment_id }),
+        ip,
+    )
+    .await;
+    Ok(file)
+}
+
+/// Delete an evidence file (the reporting organisation).
+pub async fn delete_attachment(
+    state: &AppState,
+    user: &User,
+    public_id: &str,
+    attachment_id: &str,
+    ip: &str,
+) -> Result<IncidentAttachment, AppError> {
+    let actor = user.actor();
+    let seen = visible_in_full(state, &actor, public_id).await?;
+    require(
+        incident::can_attach(&actor, &seen.incident.facts()),
+        ATTACH_DENIED,
+    )?;
+    if !plausible_attachment_id(attachment_id) {
+        return Err(attachment_not_found());
+    }
+    let gone = state
+        .store
+        .delete_incident_attachment(public_id, attachment_id, user.id, now())
+        .await?;
+    log_change(state, &seen.incident, user, "attachment_delete", ip).await;
+    audit(
+        state,
+        user,
+        "incident.attachment_delete",
+        &seen.incident,
+        json!({ "attachment": gone.public_id, "size": gone.size }),
+        ip,
+    )
+    .await;
+    Ok(gone)
+}
+
+/// `Content-Disposition` for a download named `name`: always `attachment`
+/// (never shown inline), with an ASCII fallback and the exact name encoded
+/// as RFC 5987 `filename*`.
+pub fn content_disposition(name: &str) -> String {
+    let fallback: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || " .-_()+,".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mut encoded = String::with_capacity(name.len() * 3);
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+            encoded.push(char::from(b));
+        } else {
+            let _ = write!(encoded, "%{b:02X}");
+        }
+    }
+    format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
+}
+
+/// An evidence file as a download, for pages and API alike: saved, never
+/// rendered (`attachment`), served as a type the browser cannot run unless
+/// it is a raster image, plain text or PDF, not sniffed, sandboxed if opened
+/// anyway, and never cached.
+pub fn download(file: AttachmentFile) -> Response {
+    let a = &file.attachment;
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(incident::served_content_type(&a.content_type)),
+    );
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&content_disposition(&a.file_name))
+            .unwrap_or_else(|_| HeaderValue::from_static("attachment")),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox; default-src 'none'"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    (headers, file.data).into_response()
+}
+
 /// Who was warned because they use the supplier the report names.
 pub enum Warned {
     /// Operators: the correlation, organisation by organisation.
@@ -961,6 +1198,7 @@ pub struct Allowed {
     pub draft: bool,
     pub authorise: bool,
     pub audit: bool,
+    pub attach: bool,
 }
 
 pub fn allowed(actor: &Actor, inc: &Incident) -> Allowed {
@@ -971,6 +1209,7 @@ pub fn allowed(actor: &Actor, inc: &Incident) -> Allowed {
         draft: incident::can_draft_sanitised(actor, &f),
         authorise: incident::can_authorise_sharing(actor, &f),
         audit: incident::can_read_audit(actor, &f),
+        attach: incident::can_attach(actor, &f),
     }
 }
 
@@ -1057,6 +1296,19 @@ mod tests {
         .validate(now)
         .expect("valid");
         assert_eq!(n.reference, None);
+    }
+
+    #[test]
+    fn downloads_carry_the_exact_name_encoded_and_a_safe_fallback() {
+        assert_eq!(
+            content_disposition("phish.eml"),
+            "attachment; filename=\"phish.eml\"; filename*=UTF-8''phish.eml"
+        );
+        assert_eq!(
+            content_disposition("Facture d’été \"x\";.pdf"),
+            "attachment; filename=\"Facture d_t_ _x__.pdf\"; \
+             filename*=UTF-8''Facture%20d%E2%80%99%C3%A9t%C3%A9%20%22x%22%3B.pdf"
+        );
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::AppState;
 use crate::actions::incidents::{
     self as actions, EscalationInput, IcoInput, LessonsInput, ListQuery, Listed, Seen, Warned,
 };
-use crate::auth::{ApiCaller, ClientIp};
+use crate::auth::{ApiCaller, ApiUpload, ClientIp};
 use crate::error::{ApiError, ApiErrorBody};
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -21,7 +21,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use openwarp_core::incident::{
     Attribution, IcoClock, IncidentInput, IncidentView, SanitisedInput, ico_clock,
 };
-use openwarp_store::{Incident, IncidentAccess, IncidentEvent, now};
+use openwarp_store::{Incident, IncidentAccess, IncidentAttachment, IncidentEvent, now};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -755,7 +755,8 @@ pub struct IncidentAccessDto {
     pub actor: String,
     /// `read`, `export`, `read_timeline`, `read_audit`, `report`, `update`,
     /// `escalation`, `ico`, `share`, `share_propose`, `share_approve`,
-    /// `share_withdraw`, `lessons`.
+    /// `share_withdraw`, `lessons`, `attachment_list`, `attachment_read`,
+    /// `attachment_add`, `attachment_delete`.
     pub action: String,
     /// `full` or `sanitised`.
     pub view: String,
@@ -806,4 +807,121 @@ pub async fn get_stix(
     axum::extract::Query(q): axum::extract::Query<crate::stix_export::ExportQuery>,
 ) -> Result<axum::response::Response, ApiError> {
     Ok(crate::stix_export::respond(&state, &user, &id, &q, &ip).await?)
+}
+
+// ------------------------------------------------------- evidence files
+
+/// An evidence file attached to an incident (part of the full report).
+#[derive(Serialize, ToSchema)]
+pub struct AttachmentDto {
+    /// Attachment id (`att-…`), valid only with its incident's id.
+    pub id: String,
+    pub file_name: String,
+    /// The media type as uploaded. Downloads are served as
+    /// `application/octet-stream` unless it is a raster image, `text/plain`
+    /// or `application/pdf`.
+    pub content_type: String,
+    /// Bytes.
+    pub size: i64,
+    /// SHA-256 of the file, lower-case hex.
+    pub sha256: String,
+    /// Who uploaded it (name), if their account still exists.
+    pub uploaded_by: Option<String>,
+    pub uploaded_at: DateTime<Utc>,
+    /// Where to download it (with the same bearer token).
+    pub download: String,
+}
+
+fn attachment_dto(incident: &str, a: IncidentAttachment) -> AttachmentDto {
+    AttachmentDto {
+        download: format!("/api/v1/incidents/{incident}/attachments/{}", a.public_id),
+        id: a.public_id,
+        file_name: a.file_name,
+        content_type: a.content_type,
+        size: a.size,
+        sha256: a.sha256,
+        uploaded_by: a.uploader_name,
+        uploaded_at: a.uploaded_at,
+    }
+}
+
+/// The upload form: one file in the field `file`, with its file name.
+#[derive(ToSchema)]
+#[allow(dead_code)] // documents the request body only
+pub struct AttachmentUpload {
+    /// The file (at most 10 MB), sent with a `filename` and, ideally, its
+    /// `Content-Type`.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}
+
+/// The incident's evidence files, oldest first (those who read the full
+/// report; 404 for everyone else, as for an incident that does not exist).
+#[utoipa::path(get, path = "/api/v1/incidents/{id}/attachments", tag = "incidents",
+    params(("id" = String, Path, description = "Incident id (inc-…)")),
+    responses((status = 200, body = [AttachmentDto]), (status = 404, body = ApiErrorBody)))]
+pub async fn list_attachments(
+    State(state): State<AppState>,
+    ApiCaller(user): ApiCaller,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<AttachmentDto>>, ApiError> {
+    let list = actions::attachments(&state, &user, &id, &ip).await?;
+    Ok(Json(
+        list.into_iter().map(|a| attachment_dto(&id, a)).collect(),
+    ))
+}
+
+/// Attach an evidence file (the reporting organisation; operators 403):
+/// `multipart/form-data` with the file in the field `file`, at most 10 MB.
+/// An empty file, a file name with folder parts or control characters, or
+/// a missing file name is a 422; too large a 413. Nothing is stored then.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/attachments", tag = "incidents",
+    params(("id" = String, Path, description = "Incident id (inc-…)")),
+    request_body(content = AttachmentUpload, content_type = "multipart/form-data"),
+    responses((status = 201, body = AttachmentDto), (status = 403, body = ApiErrorBody), (status = 404, body = ApiErrorBody),
+              (status = 413, body = ApiErrorBody), (status = 415, body = ApiErrorBody), (status = 422, body = ApiErrorBody)))]
+pub async fn upload_attachment(
+    State(state): State<AppState>,
+    ApiCaller(user): ApiCaller,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<String>,
+    ApiUpload(file): ApiUpload,
+) -> Result<(StatusCode, Json<AttachmentDto>), ApiError> {
+    let a = actions::add_attachment(&state, &user, &id, file, &ip).await?;
+    Ok((StatusCode::CREATED, Json(attachment_dto(&id, a))))
+}
+
+/// Download an evidence file: its bytes, as an attachment (`Content-Disposition`
+/// with the RFC 5987 file name), `X-Content-Type-Options: nosniff`, a
+/// sandboxing `Content-Security-Policy` and `Cache-Control: private, no-store`.
+/// Recorded and audited.
+#[utoipa::path(get, path = "/api/v1/incidents/{id}/attachments/{aid}", tag = "incidents",
+    params(("id" = String, Path, description = "Incident id (inc-…)"),
+           ("aid" = String, Path, description = "Attachment id (att-…)")),
+    responses((status = 200, description = "The file", content_type = "application/octet-stream"),
+              (status = 404, body = ApiErrorBody)))]
+pub async fn get_attachment(
+    State(state): State<AppState>,
+    ApiCaller(user): ApiCaller,
+    ClientIp(ip): ClientIp,
+    Path((id, aid)): Path<(String, String)>,
+) -> Result<axum::response::Response, ApiError> {
+    let file = actions::attachment(&state, &user, &id, &aid, &ip).await?;
+    Ok(actions::download(file))
+}
+
+/// Delete an evidence file (the reporting organisation; operators 403).
+#[utoipa::path(delete, path = "/api/v1/incidents/{id}/attachments/{aid}", tag = "incidents",
+    params(("id" = String, Path, description = "Incident id (inc-…)"),
+           ("aid" = String, Path, description = "Attachment id (att-…)")),
+    responses((status = 204, description = "Deleted"), (status = 403, body = ApiErrorBody), (status = 404, body = ApiErrorBody)))]
+pub async fn delete_attachment(
+    State(state): State<AppState>,
+    ApiCaller(user): ApiCaller,
+    ClientIp(ip): ClientIp,
+    Path((id, aid)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    actions::delete_attachment(&state, &user, &id, &aid, &ip).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

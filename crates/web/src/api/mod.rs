@@ -22,6 +22,7 @@ use serde::de::DeserializeOwned;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
+pub use incidents::upload_attachment as upload_incident_attachment;
 pub use inventory::import_inventory;
 pub use orgs::*;
 
@@ -82,7 +83,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
           incidents::list_incidents, incidents::create_incident, incidents::get_incident,
           incidents::update_incident, incidents::log_escalation, incidents::record_ico,
           incidents::put_sanitised, incidents::approve_sanitised, incidents::withdraw_sharing,
-          incidents::put_lessons, incidents::get_timeline, incidents::get_audit, incidents::get_stix),
+          incidents::put_lessons, incidents::get_timeline, incidents::get_audit, incidents::get_stix,
+          incidents::list_attachments, incidents::upload_attachment, incidents::get_attachment,
+          incidents::delete_attachment),
     components(schemas(ApiErrorBody, ApiFieldError)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -241,6 +244,16 @@ pub fn routes() -> Router<AppState> {
         .route("/incidents/{id}/timeline", get(incidents::get_timeline))
         .route("/incidents/{id}/audit", get(incidents::get_audit))
         .route("/incidents/{id}/stix", get(incidents::get_stix))
+        // Evidence files; uploads (POST) take large bodies, so they are
+        // routed beside the other uploads in `crate::router`.
+        .route(
+            "/incidents/{id}/attachments",
+            get(incidents::list_attachments),
+        )
+        .route(
+            "/incidents/{id}/attachments/{aid}",
+            get(incidents::get_attachment).delete(incidents::delete_attachment),
+        )
         // End of incidents (issue 6)
         .fallback(not_found)
 }

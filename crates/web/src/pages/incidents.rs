@@ -1,8 +1,9 @@
 //! Confidential incidents: the list (your organisation's, those shared with
 //! you, shared lessons learnt; operators see all), the report form, the
 //! incident page (full or sanitised, with the ICO clock, the timeline and
-//! the forms for referrals, the ICO, sharing and lessons), its audit and a
-//! printable page. Every step goes through `actions::incidents`.
+//! the forms for referrals, the ICO, sharing and lessons, and the evidence
+//! files), its audit and a printable page. Every step goes through
+//! `actions::incidents`.
 
 use super::alerts::TlpView;
 use super::session::Empty;
@@ -11,7 +12,7 @@ use crate::AppState;
 use crate::actions::incidents::{
     self as actions, Allowed, EscalationInput, IcoInput, LessonsInput, ListQuery, Seen, Warned,
 };
-use crate::auth::{ClientIp, SessionForm, SignedIn};
+use crate::auth::{ClientIp, SessionForm, SessionUpload, SignedIn};
 use crate::error::AppError;
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -23,7 +24,7 @@ use openwarp_core::incident::{
     SanitisedInput, SharingState, attribution_text,
 };
 use openwarp_core::{TlpLabel, ValidationErrors};
-use openwarp_store::{Incident, IncidentEvent, Session, now};
+use openwarp_store::{Incident, IncidentAttachment, IncidentEvent, Session, now};
 use serde::Deserialize;
 
 const CURRENT: &str = "incidents";
@@ -46,6 +47,10 @@ fn notice(code: Option<&str>) -> Option<&'static str> {
             "Sharing has been withdrawn: only the reporting organisation and the WARP's operators see the incident."
         }
         "lessons" => "The lessons learnt have been saved.",
+        "attached" => {
+            "The file has been attached. Only those who read the full report can download it."
+        }
+        "attachment_deleted" => "The file has been deleted.",
         _ => return None,
     })
 }
@@ -87,6 +92,7 @@ fn labels(field: &str) -> Option<&'static str> {
         "recipient_orgs" => "Recipient organisations",
         "recipient_users" => "Recipient people",
         "lessons" => "Lessons learnt",
+        "file" => "Evidence file",
         _ => return None,
     })
 }
@@ -870,6 +876,34 @@ pub struct LessonsForm {
     share: Option<String>,
 }
 
+/// One evidence file, as the incident page lists it.
+pub struct AttachmentRow {
+    pub id: String,
+    pub name: String,
+    pub content_type: String,
+    pub size: String,
+    pub uploaded_by: String,
+    pub uploaded_at: String,
+    pub sha256: String,
+}
+
+impl From<&IncidentAttachment> for AttachmentRow {
+    fn from(a: &IncidentAttachment) -> Self {
+        AttachmentRow {
+            id: a.public_id.clone(),
+            name: a.file_name.clone(),
+            content_type: a.content_type.clone(),
+            size: incident::size_text(u64::try_from(a.size).unwrap_or_default()),
+            uploaded_by: a
+                .uploader_name
+                .clone()
+                .unwrap_or_else(|| "(account removed)".into()),
+            uploaded_at: timestamp(a.uploaded_at),
+            sha256: a.sha256.clone(),
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "incident.html")]
 struct DetailPage {
@@ -892,6 +926,9 @@ struct DetailPage {
     tlps: Vec<TlpChoice>,
     org_choices: Vec<(i64, String)>,
     people_choices: Vec<(i64, String)>,
+    /// Evidence files (full readers only).
+    attachments: Vec<AttachmentRow>,
+    max_upload_mb: usize,
 }
 
 impl DetailPage {
@@ -940,6 +977,8 @@ async fn detail_page(
         tlps: tlp_choices(),
         org_choices: Vec::new(),
         people_choices: Vec::new(),
+        attachments: Vec::new(),
+        max_upload_mb: crate::MAX_UPLOAD_MB,
     };
     if !seen.full() {
         let v = sanitised_view(inc, region);
@@ -987,6 +1026,11 @@ async fn detail_page(
     };
     page.org_choices = choices.orgs;
     page.people_choices = choices.people;
+    page.attachments = actions::attachments_of(state, &seen)
+        .await?
+        .iter()
+        .map(AttachmentRow::from)
+        .collect();
     page.full = Some(full);
     Ok(page)
 }
@@ -1018,11 +1062,33 @@ async fn again(
     errors: FormErrors,
     fill: impl FnOnce(&mut DetailPage),
 ) -> Result<Response, AppError> {
+    again_with(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        state,
+        session,
+        id,
+        ip,
+        errors,
+        fill,
+    )
+    .await
+}
+
+/// Show the incident page again with a form's problems, answering `status`.
+async fn again_with(
+    status: StatusCode,
+    state: &AppState,
+    session: &Session,
+    id: &str,
+    ip: &str,
+    errors: FormErrors,
+    fill: impl FnOnce(&mut DetailPage),
+) -> Result<Response, AppError> {
     let seen = actions::read(state, &session.user, id, ip).await?;
     let mut page = detail_page(state, session, seen, None).await?;
     page.errors = errors;
     fill(&mut page);
-    render_with(StatusCode::UNPROCESSABLE_ENTITY, &page)
+    render_with(status, &page)
 }
 
 fn to(id: &str, code: &str) -> Response {
@@ -1217,6 +1283,64 @@ pub async fn lessons(
         }
         Err(e) => Err(e),
     }
+}
+
+// ------------------------------------------------------- evidence files
+
+/// `POST /incidents/{id}/attachments` (multipart, at most 10 MB): attach an
+/// evidence file. A file that cannot be used shows the page again with the
+/// reason (422, or 413 when too large); nothing is stored.
+pub async fn upload_attachment(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<String>,
+    upload: SessionUpload,
+) -> Result<Response, AppError> {
+    let session = upload.session;
+    match actions::add_attachment(&state, &session.user, &id, upload.file, &ip).await {
+        Ok(_) => Ok(
+            Redirect::to(&format!("/incidents/{id}?notice=attached#attachments")).into_response(),
+        ),
+        Err(e @ (AppError::Invalid(_) | AppError::FileTooLarge(_) | AppError::BadRequest(_))) => {
+            let status = e.status();
+            let errors = match e {
+                AppError::Invalid(v) => form_errors(v, same),
+                other => {
+                    let mut v = ValidationErrors::new();
+                    v.add("file", other.to_string());
+                    form_errors(v, same)
+                }
+            };
+            again_with(status, &state, &session, &id, &ip, errors, |_| {}).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// `GET /incidents/{id}/attachments/{aid}`: download an evidence file
+/// (those who read the full report; recorded and audited).
+pub async fn download_attachment(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    SignedIn(session): SignedIn,
+    Path((id, aid)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let file = actions::attachment(&state, &session.user, &id, &aid, &ip).await?;
+    Ok(actions::download(file))
+}
+
+/// `POST /incidents/{id}/attachments/{aid}/delete`
+pub async fn delete_attachment(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Path((id, aid)): Path<(String, String)>,
+    SessionForm { session, .. }: SessionForm<Empty>,
+) -> Result<Response, AppError> {
+    actions::delete_attachment(&state, &session.user, &id, &aid, &ip).await?;
+    Ok(Redirect::to(&format!(
+        "/incidents/{id}?notice=attachment_deleted#attachments"
+    ))
+    .into_response())
 }
 
 // ------------------------------------------------------- audit and print
