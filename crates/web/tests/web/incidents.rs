@@ -7,14 +7,18 @@
 //! affected services, supplier, indicator, the reporting council's name,
 //! the reporter's name); the sanitised version carries "OKAPI-PUBLIC" and
 //! no "zebra". So any response to someone who may read only the sanitised
-//! version (or nothing) must not contain "zebra" at all.
+//! version (or nothing) must not contain "zebra" at all. The matrix seeds
+//! one evidence file per incident whose name and bytes carry "zebra" too:
+//! the files are part of the full report.
 
 use crate::support::{Client, TestApp, apps};
 use openwarp_core::incident::{IncidentDraft, IncidentInput, SanitisedDraft, SanitisedInput};
 use openwarp_core::{Role, SupplierDraft, SupplierKind, TlpLabel};
-use openwarp_store::{Incident, IncidentFilter, Organisation, User, now};
+use openwarp_store::{Incident, IncidentFilter, NewAttachment, Organisation, User, now};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 /// In every field of the full report (case-insensitively).
 const FULL: &str = "zebra";
@@ -69,6 +73,8 @@ struct World {
     medway: Organisation,
     dover: Organisation,
     people: Vec<Person>,
+    /// The evidence file seeded on each matrix incident, and its case.
+    seeded: Mutex<HashMap<String, (String, Case)>>,
 }
 
 impl World {
@@ -146,7 +152,16 @@ impl World {
             medway,
             dover,
             people,
+            seeded: Mutex::default(),
         }
+    }
+
+    /// The evidence file seeded on incident `id`, with the incident's case.
+    fn seeded(&self, id: &str) -> Option<(String, Case)> {
+        self.seeded
+            .lock()
+            .map(|m| m.get(id).cloned())
+            .unwrap_or_default()
     }
 
     fn person(&self, who: Who) -> &Person {
@@ -186,6 +201,58 @@ async fn api(
     let status = resp.status();
     (status, resp.text().await.expect("body"))
 }
+
+/// Send `file` (name, bytes, media type) as the multipart field `file`.
+async fn api_upload(
+    app: &TestApp,
+    token: &str,
+    path: &str,
+    file: (&str, Vec<u8>, &str),
+) -> (StatusCode, String) {
+    let (name, bytes, mime) = file;
+    let part = reqwest::multipart::Part::bytes(bytes)
+        .file_name(name.to_string())
+        .mime_str(mime)
+        .expect("mime");
+    let resp = app
+        .client()
+        .http
+        .post(app.url(path))
+        .bearer_auth(token)
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await
+        .expect("request");
+    let status = resp.status();
+    (status, resp.text().await.expect("body"))
+}
+
+/// A GET whose body is kept as bytes, with its headers.
+async fn api_bytes(
+    app: &TestApp,
+    token: &str,
+    path: &str,
+) -> (StatusCode, reqwest::header::HeaderMap, Vec<u8>) {
+    let resp = app
+        .client()
+        .http
+        .get(app.url(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("request");
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    (status, headers, resp.bytes().await.expect("body").to_vec())
+}
+
+/// The evidence file seeded on every matrix incident: its name and bytes
+/// carry the full-report marker.
+const EVIDENCE_NAME: &str = "zebra-invoice.eml";
+const EVIDENCE: &[u8] =
+    b"From: payroll@zebra-fraud.example\r\nSubject: ZEBRA-SECRET invoice\r\n\r\nPay now.\r\n";
+/// A well-formed attachment id that exists nowhere.
+const NO_SUCH_ATTACHMENT: &str = "att-AAAAAAAAAAAAAAAAAAAAAA";
 
 fn json(body: &str) -> Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
@@ -342,9 +409,17 @@ enum Route {
     ApiLessons,
     ApiApprove,
     ApiWithdraw,
+    /// Evidence files: upload (an empty file), download, delete.
+    PageAttach,
+    PageDownload,
+    PageDetach,
+    ApiAttachments,
+    ApiAttach,
+    ApiDownload,
+    ApiDetach,
 }
 
-const READS_AND_CHANGES: [Route; 19] = [
+const READS_AND_CHANGES: [Route; 26] = [
     Route::PageShow,
     Route::PagePrint,
     Route::PageStix,
@@ -364,6 +439,13 @@ const READS_AND_CHANGES: [Route; 19] = [
     Route::ApiIco,
     Route::ApiShare,
     Route::ApiLessons,
+    Route::PageAttach,
+    Route::PageDownload,
+    Route::PageDetach,
+    Route::ApiAttachments,
+    Route::ApiAttach,
+    Route::ApiDownload,
+    Route::ApiDetach,
 ];
 
 fn gate(allowed: bool, ok: &'static [u16]) -> &'static [u16] {
@@ -389,6 +471,28 @@ fn expected(route: Route, who: Who, c: &Case) -> &'static [u16] {
         PageApprove | ApiApprove | PageWithdraw | ApiWithdraw => {
             gate(full && may_authorise(who), &[200, 303, 409])
         }
+        // Evidence files are part of the full report: a sanitised reader
+        // gets the 404 of an incident that does not exist.
+        _ if !full => &[404],
+        PageDownload | ApiAttachments | ApiDownload => &[200],
+        PageAttach | ApiAttach => gate(may_update(who, c), &[422]),
+        // Those allowed to delete are sent an id that does not exist.
+        PageDetach | ApiDetach => gate(may_update(who, c), &[404]),
+    }
+}
+
+/// The attachment id `send` uses on incident `id` for `who`: the seeded one,
+/// except that those allowed to delete get one that does not exist (so the
+/// matrix deletes nothing, and a refused caller is refused the real file).
+fn attachment_for(w: &World, who: Who, route: Route, id: &str) -> String {
+    match w.seeded(id) {
+        Some((_, c))
+            if matches!(route, Route::PageDetach | Route::ApiDetach) && may_update(who, &c) =>
+        {
+            NO_SUCH_ATTACHMENT.into()
+        }
+        Some((att, _)) => att,
+        None => NO_SUCH_ATTACHMENT.into(),
     }
 }
 
@@ -398,6 +502,8 @@ async fn send(w: &World, who: Who, route: Route, id: &str) -> (StatusCode, Strin
     let c = &p.client;
     let csrf = p.csrf.as_str();
     let at = |suffix: &str| format!("/incidents/{id}{suffix}");
+    let att = attachment_for(w, who, route, id);
+    let empty_file = || ("empty.eml", Vec::new(), "message/rfc822");
     let page = match route {
         PageShow => Some(c.get(&at("")).await),
         PagePrint => Some(c.get(&at("/print")).await),
@@ -426,12 +532,33 @@ async fn send(w: &World, who: Who, route: Route, id: &str) -> (StatusCode, Strin
         ),
         PageApprove => Some(c.post(&at("/sanitised/approve"), &[("csrf", csrf)]).await),
         PageWithdraw => Some(c.post(&at("/sharing/withdraw"), &[("csrf", csrf)]).await),
+        PageAttach => Some(
+            c.post_file(&at("/attachments"), &[("csrf", csrf)], Some(empty_file()))
+                .await,
+        ),
+        PageDownload => Some(c.get(&at(&format!("/attachments/{att}"))).await),
+        PageDetach => Some(
+            c.post(
+                &at(&format!("/attachments/{att}/delete")),
+                &[("csrf", csrf)],
+            )
+            .await,
+        ),
         _ => None,
     };
     if let Some(page) = page {
         return (page.status, page.body);
     }
     let path = format!("/api/v1/incidents/{id}");
+    if route == ApiAttach {
+        return api_upload(
+            &w.app,
+            &p.token,
+            &format!("{path}/attachments"),
+            empty_file(),
+        )
+        .await;
+    }
     let (method, path, body) = match route {
         ApiGet => (Method::GET, path, None),
         ApiStix => (Method::GET, format!("{path}/stix"), None),
@@ -463,6 +590,9 @@ async fn send(w: &World, who: Who, route: Route, id: &str) -> (StatusCode, Strin
             Some(json!({"lessons": ""})),
         ),
         ApiApprove => (Method::POST, format!("{path}/sanitised/approve"), None),
+        ApiAttachments => (Method::GET, format!("{path}/attachments"), None),
+        ApiDownload => (Method::GET, format!("{path}/attachments/{att}"), None),
+        ApiDetach => (Method::DELETE, format!("{path}/attachments/{att}"), None),
         _ => (Method::POST, format!("{path}/sharing/withdraw"), None),
     };
     w.api(who, method, &path, body).await
@@ -491,10 +621,25 @@ fn check(case: &str, who: Who, route: Route, c: &Case, status: StatusCode, body:
         route,
         Route::PageShow | Route::PagePrint | Route::PageStix | Route::ApiGet | Route::ApiStix
     );
+    let evidence = matches!(
+        route,
+        Route::PageDownload | Route::ApiDownload | Route::ApiAttachments
+    );
+    let deleting = matches!(route, Route::PageDetach | Route::ApiDetach);
+    // Only someone allowed to delete learns that an attachment id is wrong.
+    assert_eq!(
+        body.contains("attachment not found") || body.contains("The attachment you asked for"),
+        deleting && expected_view(who, c) == Some(View::Full) && may_update(who, c),
+        "{case}: {who:?} {route:?} ({status}): {}",
+        &body[..body.len().min(400)]
+    );
     match expected_view(who, c) {
         Some(View::Full) => {
-            if reading {
+            if reading || (evidence && route != Route::ApiAttachments) {
                 assert!(body.contains("ZEBRA-SECRET"), "{case}: {who:?} {route:?}");
+            }
+            if route == Route::ApiAttachments {
+                assert!(body.contains(EVIDENCE_NAME), "{case}: {body}");
             }
         }
         view => {
@@ -571,9 +716,31 @@ async fn security_matrix_every_route_role_label_and_sharing_state() {
         let backend = app.backend();
         let w = World::new(app).await;
         let mut made = Vec::new();
+        let reporter = w.person(Who::Reporter).user.id;
         for (n, c) in cases().into_iter().enumerate() {
             let a = incident(&w, &c, 2 * n).await;
             let b = incident(&w, &c, 2 * n + 1).await;
+            for inc in [&a, &b] {
+                let att = w
+                    .app
+                    .store
+                    .add_incident_attachment(
+                        &inc.public_id,
+                        NewAttachment {
+                            file_name: EVIDENCE_NAME,
+                            content_type: "message/rfc822",
+                            data: EVIDENCE,
+                        },
+                        reporter,
+                        now(),
+                    )
+                    .await
+                    .expect("attach");
+                w.seeded
+                    .lock()
+                    .expect("lock")
+                    .insert(inc.public_id.clone(), (att.public_id, c));
+            }
             made.push((c, a, b));
         }
 
@@ -690,6 +857,17 @@ async fn security_matrix_every_route_role_label_and_sharing_state() {
                     .count(),
                 0
             );
+            // No file was added or deleted: each still has its one file.
+            for inc in [&a, &b] {
+                let files = w
+                    .app
+                    .store
+                    .incident_attachments(&inc.public_id)
+                    .await
+                    .expect("files");
+                assert_eq!(files.len(), 1, "{c:?}");
+                assert_eq!(files[0].file_name, EVIDENCE_NAME);
+            }
         }
     }
 }
@@ -762,6 +940,10 @@ async fn ids_cannot_be_guessed_and_the_row_id_never_leaves() {
                     Route::ApiTimeline,
                     Route::ApiAudit,
                     Route::ApiApprove,
+                    Route::PageDownload,
+                    Route::ApiAttachments,
+                    Route::ApiDownload,
+                    Route::ApiDetach,
                 ] {
                     let (status, _) = send(&w, who, route, guess).await;
                     assert_eq!(
@@ -1737,5 +1919,397 @@ async fn stix_exports_validate_and_carry_only_the_version_you_may_read() {
         // Exports are recorded.
         let log = store.incident_access_log(&id).await.expect("log");
         assert!(log.iter().filter(|a| a.action == "export").count() >= 4);
+    }
+}
+
+// -------------------------------------------------------- evidence files
+
+#[tokio::test]
+async fn evidence_files_are_uploaded_downloaded_and_deleted_with_a_trace() {
+    for app in apps().await {
+        let backend = app.backend();
+        let w = World::new(app).await;
+        // AMBER, shared as CLEAR: Dover's lead reads the sanitised version.
+        let c = Case {
+            tlp: TlpLabel::Amber,
+            state: State::Shared,
+            shared_tlp: TlpLabel::Clear,
+        };
+        let inc = incident(&w, &c, 0).await;
+        let other = incident(&w, &c, 1).await;
+        let id = inc.public_id.as_str();
+        let reporter = w.person(Who::Reporter);
+        let api_path = format!("/api/v1/incidents/{id}/attachments");
+
+        // Through the page: the phishing e-mail, with a name that needs encoding.
+        let eml =
+            b"From: payroll@evil.example\r\nSubject: Invoice\r\n\r\nPay \xa3500 now\r\n".to_vec();
+        let name = "Invoice overdue \u{2013} été.eml";
+        let up = reporter
+            .client
+            .upload(
+                &format!("/incidents/{id}"),
+                &format!("/incidents/{id}/attachments"),
+                (name, eml.clone(), "message/rfc822"),
+            )
+            .await;
+        assert_eq!(up.status, StatusCode::SEE_OTHER, "{backend}: {}", up.body);
+        assert_eq!(
+            up.location.as_deref(),
+            Some(format!("/incidents/{id}?notice=attached#attachments").as_str())
+        );
+        let page = reporter.client.get(&format!("/incidents/{id}")).await;
+        assert!(
+            page.contains("Invoice overdue \u{2013} été.eml"),
+            "{}",
+            page.body
+        );
+        assert!(page.contains("zebra-reporter") && page.contains("Evidence files"));
+
+        // Through the API: a screenshot.
+        let png = vec![0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0xff];
+        let (status, body) = api_upload(
+            &w.app,
+            &reporter.token,
+            &api_path,
+            ("screenshot.png", png.clone(), "image/png"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{backend}: {body}");
+        let shot = json(&body);
+        assert_eq!(shot["file_name"], "screenshot.png");
+        assert_eq!(shot["size"], 10);
+        assert_eq!(shot["content_type"], "image/png");
+        assert!(shot["id"].as_str().is_some_and(|i| i.starts_with("att-")));
+        let shot_id = shot["id"].as_str().unwrap_or_default().to_string();
+
+        let (status, body) = w.api(Who::Reporter, Method::GET, &api_path, None).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let list = json(&body);
+        let files = list.as_array().expect("a list");
+        assert_eq!(files.len(), 2, "{backend}: {body}");
+        assert_eq!(files[0]["file_name"], name);
+        assert_eq!(files[0]["content_type"], "message/rfc822");
+        assert_eq!(files[0]["uploaded_by"], "User zebra-reporter");
+        let eml_id = files[0]["id"].as_str().unwrap_or_default().to_string();
+        assert_eq!(
+            files[0]["download"],
+            format!("/api/v1/incidents/{id}/attachments/{eml_id}")
+        );
+
+        // Downloads give back the same bytes, as attachments nobody runs.
+        for who in [Who::Reporter, Who::Operator, Who::Colleague] {
+            let (status, headers, bytes) = api_bytes(
+                &w.app,
+                &w.person(who).token,
+                &format!("{api_path}/{eml_id}"),
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK, "{backend} {who:?}");
+            assert_eq!(bytes, eml, "{backend} {who:?}");
+            let h = |n: &str| {
+                headers
+                    .get(n)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            assert_eq!(h("content-type"), "application/octet-stream");
+            assert_eq!(
+                h("content-disposition"),
+                "attachment; filename=\"Invoice overdue _ _t_.eml\"; \
+                 filename*=UTF-8''Invoice%20overdue%20%E2%80%93%20%C3%A9t%C3%A9.eml"
+            );
+            assert_eq!(h("x-content-type-options"), "nosniff");
+            assert_eq!(h("content-security-policy"), "sandbox; default-src 'none'");
+            assert_eq!(h("cache-control"), "private, no-store");
+        }
+        let (status, headers, bytes) =
+            api_bytes(&w.app, &reporter.token, &format!("{api_path}/{shot_id}")).await;
+        assert_eq!((status, bytes), (StatusCode::OK, png.clone()));
+        assert_eq!(
+            headers.get("content-type").and_then(|v| v.to_str().ok()),
+            Some("image/png")
+        );
+        let page = reporter
+            .client
+            .get(&format!("/incidents/{id}/attachments/{eml_id}"))
+            .await;
+        assert_eq!(page.status, StatusCode::OK);
+        let h = |n: &str| page.headers.get(n).and_then(|v| v.to_str().ok());
+        assert_eq!(h("cache-control"), Some("private, no-store"));
+        assert_eq!(
+            h("content-security-policy"),
+            Some("sandbox; default-src 'none'")
+        );
+        assert_eq!(h("x-content-type-options"), Some("nosniff"));
+        assert_eq!(h("content-type"), Some("application/octet-stream"));
+
+        // Wrong, guessed and borrowed ids find nothing.
+        let mut flipped = eml_id.clone().into_bytes();
+        flipped[8] = if flipped[8] == b'A' { b'B' } else { b'A' };
+        let flipped = String::from_utf8(flipped).expect("ascii");
+        for path in [
+            format!("/api/v1/incidents/{}/attachments/{eml_id}", other.public_id),
+            format!("{api_path}/{flipped}"),
+            format!("{api_path}/{NO_SUCH_ATTACHMENT}"),
+            format!("{api_path}/{}", eml_id.to_uppercase()),
+            format!("{api_path}/1"),
+            format!("{api_path}/att-{}", "A".repeat(300)),
+        ] {
+            let (status, body) = w.api(Who::Reporter, Method::GET, &path, None).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{backend} {path}: {body}");
+            let page = reporter.client.get(&path.replacen("/api/v1", "", 1)).await;
+            assert_eq!(page.status, StatusCode::NOT_FOUND, "{backend} {path}");
+        }
+        assert!(
+            !w.api(
+                Who::Reporter,
+                Method::GET,
+                &format!("/api/v1/incidents/{}/attachments", other.public_id),
+                None
+            )
+            .await
+            .1
+            .contains("att-")
+        );
+
+        // A sanitised reader learns nothing, exactly as for no incident at all.
+        let outsider = w.person(Who::Outsider);
+        let missing = "inc-0000000000000000000000";
+        for (real, none) in [
+            (
+                format!("{api_path}/{eml_id}"),
+                format!("/api/v1/incidents/{missing}/attachments/{eml_id}"),
+            ),
+            (
+                api_path.clone(),
+                format!("/api/v1/incidents/{missing}/attachments"),
+            ),
+        ] {
+            let seen = w.api(Who::Outsider, Method::GET, &real, None).await;
+            let nothing = w.api(Who::Outsider, Method::GET, &none, None).await;
+            assert_eq!(seen.0, StatusCode::NOT_FOUND, "{backend} {real}");
+            assert_eq!(seen, nothing, "{backend} {real}");
+            let seen = outsider.client.get(&real.replacen("/api/v1", "", 1)).await;
+            let nothing = outsider.client.get(&none.replacen("/api/v1", "", 1)).await;
+            assert_eq!(
+                (seen.status, seen.body),
+                (nothing.status, nothing.body),
+                "{backend} {real}"
+            );
+        }
+        let shown = outsider.client.get(&format!("/incidents/{id}")).await;
+        assert_eq!(shown.status, StatusCode::OK);
+        assert!(
+            !shown.contains("Evidence files")
+                && !shown.contains("/attachments")
+                && !shown.contains("Invoice"),
+            "{}",
+            shown.body
+        );
+
+        // Operators read but do not add or delete.
+        let (status, _) = api_upload(
+            &w.app,
+            &w.person(Who::Operator).token,
+            &api_path,
+            ("note.txt", b"x".to_vec(), "text/plain"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, _) = w
+            .api(
+                Who::Operator,
+                Method::DELETE,
+                &format!("{api_path}/{eml_id}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let op_page = w
+            .person(Who::Operator)
+            .client
+            .get(&format!("/incidents/{id}"))
+            .await;
+        assert!(op_page.contains("Invoice overdue") && !op_page.contains("Attach the file"));
+
+        // Bad files: clear errors, nothing stored.
+        let big = vec![b'a'; openwarp_web::MAX_UPLOAD_BYTES + 1];
+        for (file, want, says) in [
+            (
+                ("empty.eml", Vec::new(), "message/rfc822"),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "the file is empty",
+            ),
+            (
+                ("../../etc/passwd", b"root".to_vec(), "text/plain"),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "folder parts",
+            ),
+            (
+                ("logs\\auth.log", b"x".to_vec(), "text/plain"),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "folder parts",
+            ),
+            (
+                ("big.log", big.clone(), "text/plain"),
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "larger than 10 MB",
+            ),
+        ] {
+            let (status, body) = api_upload(&w.app, &reporter.token, &api_path, file).await;
+            assert_eq!(status, want, "{backend}: {body}");
+            assert!(body.contains(says), "{backend}: {body}");
+        }
+        let (status, body) = w
+            .api(
+                Who::Reporter,
+                Method::POST,
+                &api_path,
+                Some(json!({"file": "x"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{body}");
+        let page = reporter.client.get(&format!("/incidents/{id}")).await;
+        let too_big = reporter
+            .client
+            .post_file(
+                &format!("/incidents/{id}/attachments"),
+                &[("csrf", &page.csrf())],
+                Some(("big.log", big, "text/plain")),
+            )
+            .await;
+        assert_eq!(too_big.status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert!(too_big.contains("larger than 10 MB"), "{}", too_big.body);
+        let no_csrf = reporter
+            .client
+            .post_file(
+                &format!("/incidents/{id}/attachments"),
+                &[],
+                Some(("ok.txt", b"x".to_vec(), "text/plain")),
+            )
+            .await;
+        assert_eq!(no_csrf.status, StatusCode::FORBIDDEN);
+        assert_eq!(
+            w.app
+                .store
+                .incident_attachments(id)
+                .await
+                .expect("files")
+                .len(),
+            2,
+            "{backend}: nothing stored"
+        );
+
+        // Deleting, through the page and the API.
+        let gone = reporter
+            .client
+            .submit(
+                &format!("/incidents/{id}"),
+                &format!("/incidents/{id}/attachments/{eml_id}/delete"),
+                &[],
+            )
+            .await;
+        assert_eq!(gone.status, StatusCode::SEE_OTHER, "{}", gone.body);
+        let (status, _) = w
+            .api(
+                Who::Lead,
+                Method::DELETE,
+                &format!("{api_path}/{shot_id}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let (status, _) = w
+            .api(
+                Who::Lead,
+                Method::DELETE,
+                &format!("{api_path}/{shot_id}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(
+            w.app
+                .store
+                .incident_attachments(id)
+                .await
+                .expect("files")
+                .is_empty()
+        );
+
+        // The timeline, the access log and the audit log keep the trace.
+        let (_, body) = w
+            .api(
+                Who::Reporter,
+                Method::GET,
+                &format!("/api/v1/incidents/{id}/timeline"),
+                None,
+            )
+            .await;
+        for line in [
+            format!("Attachment added: {name} (62 bytes)"),
+            "Attachment added: screenshot.png (10 bytes)".to_string(),
+            format!("Attachment deleted: {name} (62 bytes)"),
+            "Attachment deleted: screenshot.png (10 bytes)".to_string(),
+        ] {
+            assert!(body.contains(&line), "{backend}: {line} in {body}");
+        }
+        let (_, body) = w
+            .api(
+                Who::Lead,
+                Method::GET,
+                &format!("/api/v1/incidents/{id}/audit"),
+                None,
+            )
+            .await;
+        let log = json(&body);
+        let actions: Vec<(String, String)> = log
+            .as_array()
+            .expect("log")
+            .iter()
+            .map(|e| {
+                (
+                    e["actor"].as_str().unwrap_or_default().to_string(),
+                    e["action"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        for (who, action) in [
+            ("<zebra-reporter@", "attachment_add"),
+            ("<zebra-reporter@", "attachment_list"),
+            ("<zebra-reporter@", "attachment_read"),
+            ("<operator@", "attachment_read"),
+            ("<zebra-reporter@", "attachment_delete"),
+            ("<zebra-lead@", "attachment_delete"),
+        ] {
+            assert!(
+                actions.iter().any(|(a, x)| a.contains(who) && x == action),
+                "{backend}: {who} {action} in {actions:?}"
+            );
+        }
+        let audit = w.app.store.audit_log(500, None).await.expect("audit");
+        let ours: Vec<_> = audit
+            .iter()
+            .filter(|e| e.action.starts_with("incident.attachment_"))
+            .collect();
+        for action in [
+            "incident.attachment_add",
+            "incident.attachment_read",
+            "incident.attachment_delete",
+        ] {
+            assert!(
+                ours.iter().any(|e| e.action == action),
+                "{backend}: {action}"
+            );
+        }
+        for e in ours {
+            let text = format!("{} {} {}", e.target, e.detail, e.action);
+            assert!(
+                !text.contains("Invoice") && !text.contains("screenshot"),
+                "{text}"
+            );
+        }
     }
 }
