@@ -31,6 +31,7 @@ mod incident_attachments;
 mod incidents;
 mod inventory;
 mod invitations;
+mod meetings;
 mod orgs;
 mod users;
 mod warp_advisories;
@@ -57,6 +58,7 @@ pub use incidents::{
 };
 pub use inventory::{AddedItems, ProductName, StoredItem, Supplier, SupplierUser};
 pub use invitations::{AcceptError, Invitation, InvitationState};
+pub use meetings::{AgendaItem, Attendee, Meeting, Minutes, Rsvp};
 pub use orgs::Organisation;
 pub use users::{NewUser, User, UserWithSecret};
 pub use warp_advisories::{

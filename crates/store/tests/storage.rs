@@ -1886,3 +1886,6 @@ mod warp_advisories;
 
 #[path = "storage_parts/incidents.rs"]
 mod incidents;
+
+#[path = "storage_parts/meetings.rs"]
+mod meetings;
