@@ -540,7 +540,7 @@ async fn evidence_files_belong_to_their_incident_and_leave_a_trace() {
         ));
         assert_eq!(
             s.incident_attachments(&inc.public_id).await.expect("list"),
-            [png.clone()]
+            [png]
         );
         let details: Vec<String> = s
             .incident_timeline(&inc.public_id)
