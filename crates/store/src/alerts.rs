@@ -379,6 +379,53 @@ impl Audience {
     }
 }
 
+impl Audience {
+    /// Exactly these users `(user, organisation)`, by e-mail at once whatever
+    /// their alert thresholds (they asked for this kind of news explicitly,
+    /// e.g. by opting in to new questions and polls); no webhooks. A paused
+    /// or unsubscribed user's e-mail is still cancelled when claimed.
+    pub(crate) fn of_users(users: &[(i64, i64)]) -> Audience {
+        let mut audience = Audience::default();
+        for (user, org) in users {
+            audience
+                .subscribers
+                .entry(*org)
+                .or_default()
+                .push(Subscriber {
+                    user_id: *user,
+                    prefs: Preferences {
+                        immediate_min: Some(Priority::P4),
+                        digest: DigestFrequency::Off,
+                        filters: Vec::new(),
+                        silenced: false,
+                    },
+                });
+        }
+        audience
+    }
+}
+
+/// One copy of `alert` per organisation among `users` `(user, organisation)`
+/// (its `org_id` set, its `dedup_key` suffixed with `:org:{id}`), and the
+/// audience of exactly those users: see [`Store::raise_alert_for_users`].
+pub(crate) fn alerts_for_users(
+    alert: &NewAlert,
+    users: &[(i64, i64)],
+) -> (Vec<NewAlert>, Audience) {
+    let mut orgs: Vec<i64> = users.iter().map(|(_, o)| *o).collect();
+    orgs.sort_unstable();
+    orgs.dedup();
+    let alerts = orgs
+        .into_iter()
+        .map(|org| NewAlert {
+            org_id: org,
+            dedup_key: format!("{}:org:{org}", alert.dedup_key),
+            ..alert.clone()
+        })
+        .collect();
+    (alerts, Audience::of_users(users))
+}
+
 fn immediate_from_db(v: Option<i64>) -> Option<Option<Priority>> {
     v.map(|n| if n == 0 { None } else { Priority::from_rank(n) })
 }
@@ -648,6 +695,42 @@ impl Store {
         on_pool!(self, |p| {
             let mut tx = p.begin().await?;
             let counts = tx.queue_alerts(alerts, &audience, now).await?;
+            tx.commit().await?;
+            Ok(counts)
+        })
+    }
+
+    /// Raise `alert` for explicit recipients rather than by alert
+    /// preferences: one alert per organisation the given users belong to
+    /// (its `org_id` is ignored; the `dedup_key` gets `:org:{id}` added) and
+    /// an immediate e-mail to each given user only. Operators (who have no
+    /// organisation), disabled users and users of organisations that may not
+    /// sign in are skipped. Returns (alerts raised, deliveries queued).
+    pub async fn raise_alert_for_users(
+        &self,
+        alert: &NewAlert,
+        users: &[UserId],
+        now: DateTime<Utc>,
+    ) -> Result<(u64, u64)> {
+        let mut found: Vec<(i64, i64)> = Vec::new();
+        for chunk in users.chunks(400) {
+            let rows: Vec<(i64, i64)> = on_pool!(self, |p| {
+                let mut qb = sqlx::QueryBuilder::new(
+                    "SELECT u.id, u.org_id FROM users u JOIN organisations o ON o.id = u.org_id \
+                     WHERE u.disabled = FALSE AND o.status IN ('pending', 'active', 'lapsed') AND u.id",
+                );
+                crate::exposures::push_in(&mut qb, chunk.iter().map(|u| u.0));
+                qb.build_query_as().fetch_all(p).await
+            })?;
+            found.extend(rows);
+        }
+        if found.is_empty() {
+            return Ok((0, 0));
+        }
+        let (alerts, audience) = alerts_for_users(alert, &found);
+        on_pool!(self, |p| {
+            let mut tx = p.begin().await?;
+            let counts = tx.queue_alerts(&alerts, &audience, now).await?;
             tx.commit().await?;
             Ok(counts)
         })

@@ -33,6 +33,7 @@ mod inventory;
 mod invitations;
 mod meetings;
 mod orgs;
+mod polls;
 mod users;
 mod warp_advisories;
 
@@ -60,6 +61,7 @@ pub use inventory::{AddedItems, ProductName, StoredItem, Supplier, SupplierUser}
 pub use invitations::{AcceptError, Invitation, InvitationState};
 pub use meetings::{AgendaItem, Attendee, Meeting, Minutes, Rsvp};
 pub use orgs::Organisation;
+pub use polls::{Poll, PollAnswer, PollError, PollResults};
 pub use users::{NewUser, User, UserWithSecret};
 pub use warp_advisories::{
     AudienceOrg, Published, WarpAdvisory, WarpAdvisoryFilter, WarpReach, product_keys,

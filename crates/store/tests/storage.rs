@@ -1889,3 +1889,6 @@ mod incidents;
 
 #[path = "storage_parts/meetings.rs"]
 mod meetings;
+
+#[path = "storage_parts/polls.rs"]
+mod polls;
