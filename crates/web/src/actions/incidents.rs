@@ -1306,7 +1306,7 @@ mod tests {
         );
         assert_eq!(
             content_disposition("Facture d’été \"x\";.pdf"),
-            "attachment; filename=\"Facture d_t_ _x__.pdf\"; \
+            "attachment; filename=\"Facture d__t_ _x__.pdf\"; \
              filename*=UTF-8''Facture%20d%E2%80%99%C3%A9t%C3%A9%20%22x%22%3B.pdf"
         );
     }
