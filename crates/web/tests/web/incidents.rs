@@ -1941,6 +1941,25 @@ async fn evidence_files_are_uploaded_downloaded_and_deleted_with_a_trace() {
         let reporter = w.person(Who::Reporter);
         let api_path = format!("/api/v1/incidents/{id}/attachments");
 
+        // The four API routes are documented.
+        let (_, doc) = w
+            .api(Who::Reporter, Method::GET, "/api/v1/openapi.json", None)
+            .await;
+        let doc = json(&doc);
+        let paths = &doc["paths"];
+        for (path, methods) in [
+            ("/api/v1/incidents/{id}/attachments", ["get", "post"]),
+            (
+                "/api/v1/incidents/{id}/attachments/{aid}",
+                ["get", "delete"],
+            ),
+        ] {
+            for m in methods {
+                assert!(paths[path][m].is_object(), "OpenAPI lacks {m} {path}");
+            }
+        }
+        assert!(doc["components"]["schemas"]["AttachmentDto"].is_object());
+
         // Through the page: the phishing e-mail, with a name that needs encoding.
         let eml =
             b"From: payroll@evil.example\r\nSubject: Invoice\r\n\r\nPay \xa3500 now\r\n".to_vec();
