@@ -23,6 +23,28 @@ impl TestDb {
     pub fn backend(&self) -> Backend {
         self.store.backend()
     }
+
+    /// Every row `select` returns, each column read as text (cast them in
+    /// the query), straight from the database: for tests that check what is
+    /// stored rather than what the store's API shows (e.g. that no
+    /// anonymous ballot names its voter).
+    pub async fn text_rows(&self, select: &str) -> Vec<Vec<Option<String>>> {
+        use sqlx::Row;
+        let sql = sqlx::AssertSqlSafe(select.to_string());
+        crate::on_pool!(self.store, |p| {
+            sqlx::query(sql)
+                .fetch_all(p)
+                .await
+                .expect("test query")
+                .iter()
+                .map(|r| {
+                    (0..r.len())
+                        .map(|i| r.try_get::<Option<String>, _>(i).expect("a text column"))
+                        .collect()
+                })
+                .collect()
+        })
+    }
 }
 
 /// Whether we are running under CI, where every backend is mandatory.

@@ -234,6 +234,16 @@ pub fn router(store: Store, config: WebConfig) -> axum::Router {
             get(pages::alerts::unsubscribe_form).post(pages::alerts::unsubscribe),
         )
         // End of alerts (issue 5)
+        // Polls (issue 7)
+        .route(
+            "/polls",
+            get(pages::polls::list).post(pages::polls::create),
+        )
+        .route("/polls/notify", post(pages::polls::set_notify))
+        .route("/polls/{id}", get(pages::polls::show))
+        .route("/polls/{id}/ballot", post(pages::polls::vote))
+        .route("/polls/{id}/close", post(pages::polls::close))
+        // End of polls (issue 7)
         // Incidents (issue 6)
         .route(
             "/incidents",

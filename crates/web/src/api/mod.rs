@@ -9,6 +9,7 @@ mod exposures;
 mod incidents;
 mod inventory;
 mod orgs;
+mod polls;
 mod suppliers;
 mod warp_advisories;
 
@@ -79,6 +80,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
           warp_advisories::create_warp_advisory, warp_advisories::update_warp_advisory,
           warp_advisories::submit_warp_advisory, warp_advisories::request_warp_advisory_changes,
           warp_advisories::publish_warp_advisory, warp_advisories::withdraw_warp_advisory,
+          // Polls (issue 7)
+          polls::list_polls, polls::get_poll, polls::create_poll, polls::cast_ballot, polls::close_poll,
+          polls::get_poll_notify, polls::put_poll_notify,
           // Incidents (issue 6)
           incidents::list_incidents, incidents::create_incident, incidents::get_incident,
           incidents::update_incident, incidents::log_escalation, incidents::record_ico,
@@ -95,6 +99,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
          (name = "exposure", description = "Which advisories affect a member, how urgently and why, and what the member decided"),
          (name = "alerts", description = "Who is alerted how: subscriptions, organisation defaults, webhooks; alerts raised and their deliveries"),
          (name = "warp advisories", description = "Advisories written by the WARP's operators, reviewed by a second operator, published to all members or to those whose inventory lists given products"),
+         (name = "polls", description = "Group questions and polls: every member asks and answers, results visible to all; \
+            anonymous answers are not stored against the person"),
          (name = "incidents", description = "Confidential incident reports: the full report for the reporting organisation and operators, \
             a sanitised version for others only as its reporter authorised and its TLP label allows; referrals, the ICO clock, lessons learnt, \
             and who read what"))
@@ -217,6 +223,16 @@ pub fn routes() -> Router<AppState> {
             post(warp_advisories::withdraw_warp_advisory),
         )
         // End of WARP advisories (issue 5)
+        // Polls (issue 7)
+        .route("/polls", get(polls::list_polls).post(polls::create_poll))
+        .route(
+            "/polls/notify",
+            get(polls::get_poll_notify).put(polls::put_poll_notify),
+        )
+        .route("/polls/{id}", get(polls::get_poll))
+        .route("/polls/{id}/ballot", post(polls::cast_ballot))
+        .route("/polls/{id}/close", post(polls::close_poll))
+        // End of polls (issue 7)
         // Incidents (issue 6)
         .route(
             "/incidents",

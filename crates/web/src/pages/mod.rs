@@ -10,6 +10,7 @@ pub mod incidents;
 pub mod inventory;
 pub mod operator;
 pub mod orgs;
+pub mod polls;
 pub mod session;
 pub mod suppliers;
 pub mod warp_advisories;

@@ -12,5 +12,6 @@ mod browser;
 mod exposure;
 mod incidents;
 mod pages;
+mod polls;
 mod support;
 mod warp_advisories;
