@@ -437,6 +437,11 @@ pub async fn run(
                 Ok(raised) => tracing::info!(raised, "ICO deadline reminders raised"),
                 Err(error) => tracing::error!(%error, "could not raise ICO deadline reminders"),
             }
+            match store.queue_meeting_reminders(openwarp_store::now()).await {
+                Ok(0) => {}
+                Ok(raised) => tracing::info!(raised, "meeting reminders raised"),
+                Err(error) => tracing::error!(%error, "could not raise meeting reminders"),
+            }
         }
         let pause = match deliverer.deliver_due(openwarp_store::now()).await {
             Ok(c) => {

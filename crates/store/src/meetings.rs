@@ -12,13 +12,20 @@
 //! - [`Meeting`] never carries the minutes: they are read on their own
 //!   ([`Store::meeting_minutes`]), so a public page built from a meeting
 //!   cannot leak them.
+//! - [`Store::queue_meeting_reminders`] raises, a day before a meeting, one
+//!   reminder per user who answered yes, to that user alone
+//!   ([`Store::raise_alert_for_users`]); the dedup key
+//!   `meeting-reminder:{meeting}:user:{user}` makes a second run a no-op.
 
+use crate::alerts::{AlertContent, AlertKind, NewAlert};
 use crate::{Result, Store, StoreError, corrupt, on_pool};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use openwarp_core::meeting::{
-    AgendaItemDraft, MeetingDraft, MinutesDraft, PresenterKind, RsvpAnswer, check_rsvp,
+    AgendaItemDraft, MeetingDraft, MinutesDraft, PresenterKind, REMINDER_HOURS, RsvpAnswer,
+    check_rsvp,
 };
 use openwarp_core::{OrgId, TlpLabel, UserId};
+use openwarp_matching::priority::Priority;
 use serde::Serialize;
 
 /// A meeting as stored, without its minutes.
@@ -613,6 +620,76 @@ impl Store {
             .fetch_all(p)
             .await
         })?)
+    }
+
+    /// A day before each meeting, remind everyone who answered yes, by
+    /// e-mail through the alerts outbox (one alert per user, to that user
+    /// only). Safe to call every minute: a reminder is raised once.
+    pub async fn queue_meeting_reminders(&self, now: DateTime<Utc>) -> Result<u64> {
+        type Due = (
+            i64,
+            String,
+            DateTime<Utc>,
+            Option<String>,
+            Option<String>,
+            i64,
+            i64,
+        );
+        let due: Vec<Due> = on_pool!(self, |p| {
+            sqlx::query_as(
+                "SELECT m.id, m.title, m.starts_at, m.venue, m.online_url, r.user_id, u.org_id \
+                 FROM meetings m JOIN meeting_rsvps r ON r.meeting_id = m.id AND r.answer = 'yes' \
+                 JOIN users u ON u.id = r.user_id \
+                 WHERE m.starts_at > $1 AND m.starts_at <= $2 AND u.org_id IS NOT NULL",
+            )
+            .bind(now)
+            .bind(now + Duration::hours(REMINDER_HOURS))
+            .fetch_all(p)
+            .await
+        })?;
+        let alerts: Vec<(NewAlert, UserId)> = due
+            .into_iter()
+            .map(|(id, title, starts_at, venue, online, user, org)| {
+                let place = match (venue, online) {
+                    (Some(v), Some(u)) => format!("at {v} (or online: {u})"),
+                    (Some(v), None) => format!("at {v}"),
+                    (None, Some(u)) => format!("online: {u}"),
+                    (None, None) => String::new(),
+                };
+                let alert = NewAlert {
+                    org_id: org,
+                    kind: AlertKind::Warp,
+                    vuln_id: None,
+                    warp_advisory_id: None,
+                    priority: Priority::P4,
+                    tlp: TlpLabel::Amber,
+                    title: format!("Reminder: {title} starts tomorrow"),
+                    content: AlertContent {
+                        summary: format!(
+                            "{title} starts at {} UTC {place}. You said you will come.",
+                            starts_at.format("%H:%M on %A %-d %B %Y")
+                        ),
+                        reason: "You answered yes to this meeting".into(),
+                        changes: Vec::new(),
+                        items: Vec::new(),
+                        action: Some(
+                            "If you can no longer come, change your answer so someone else may have the place."
+                                .into(),
+                        ),
+                        due: Some(starts_at.date_naive()),
+                        sources: Vec::new(),
+                        path: format!("/meetings/{id}"),
+                    },
+                    dedup_key: format!("meeting-reminder:{id}:user:{user}"),
+                };
+                (alert, UserId(user))
+            })
+            .collect();
+        let mut raised = 0;
+        for (alert, user) in &alerts {
+            raised += self.raise_alert_for_users(alert, &[*user], now).await?.0;
+        }
+        Ok(raised)
     }
 
     /// Users of member organisations, for the attendance form.

@@ -270,3 +270,68 @@ async fn concurrent_yes_answers_never_exceed_capacity() {
         assert_eq!(s.meeting(m.id).await.unwrap().going, 3);
     }
 }
+
+#[tokio::test]
+async fn reminders_go_once_to_those_who_said_yes_a_day_before() {
+    for db in all_backends().await {
+        let s = &db.store;
+        let op = user(s, "op@warp.example", Role::Operator, None).await;
+        let kent = org(s, "Kent County Council").await;
+        let yes = user(s, "yes@kent.gov.uk", Role::MemberUser, Some(kent)).await;
+        let maybe = user(s, "maybe@kent.gov.uk", Role::MemberUser, Some(kent)).await;
+        user(s, "silent@kent.gov.uk", Role::MemberLead, Some(kent)).await;
+        let m = s
+            .create_meeting(&meeting_draft(3, ""), op.id, t0())
+            .await
+            .unwrap();
+        s.rsvp(m.id, yes.id, RsvpAnswer::Yes, yes.id, t0())
+            .await
+            .unwrap();
+        s.rsvp(m.id, maybe.id, RsvpAnswer::Maybe, maybe.id, t0())
+            .await
+            .unwrap();
+
+        // Two days before: nothing yet.
+        assert_eq!(
+            s.queue_meeting_reminders(m.starts_at - Duration::hours(48))
+                .await
+                .unwrap(),
+            0
+        );
+        let day_before = m.starts_at - Duration::hours(20);
+        assert_eq!(s.queue_meeting_reminders(day_before).await.unwrap(), 1);
+        assert_eq!(
+            s.queue_meeting_reminders(day_before).await.unwrap(),
+            0,
+            "raised once"
+        );
+        let alerts = s.alerts_for_org(kent, 10).await.unwrap();
+        assert_eq!(alerts.len(), 1);
+        assert!(
+            alerts[0].title.contains("starts tomorrow"),
+            "{}",
+            alerts[0].title
+        );
+        assert_eq!(alerts[0].content.path, format!("/meetings/{}", m.id));
+        let deliveries = s
+            .deliveries(&openwarp_store::DeliveryFilter {
+                alert_id: Some(alerts[0].id),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let to: Vec<&str> = deliveries.iter().map(|d| d.recipient.as_str()).collect();
+        assert_eq!(
+            to,
+            ["yes@kent.gov.uk"],
+            "only the yes, whatever the org's alert settings"
+        );
+        // After the start, nothing more.
+        assert_eq!(
+            s.queue_meeting_reminders(m.starts_at + Duration::hours(1))
+                .await
+                .unwrap(),
+            0
+        );
+    }
+}
