@@ -6,6 +6,7 @@ pub mod alerts;
 pub mod exposures;
 pub mod incidents;
 pub mod inventory;
+pub mod meetings;
 pub mod polls;
 pub mod suppliers;
 pub mod warp_advisories;

@@ -282,6 +282,41 @@ pub fn router(store: Store, config: WebConfig) -> axum::Router {
             post(pages::incidents::delete_attachment),
         )
         // End of incidents (issue 6)
+        // Meetings (issue 7)
+        .route(
+            "/meetings",
+            get(pages::meetings::list).post(pages::meetings::create),
+        )
+        .route("/meetings.ics", get(pages::meetings::feed))
+        .route("/meetings/new", get(pages::meetings::new_form))
+        .route(
+            "/meetings/outlines",
+            get(pages::meetings::public_outlines),
+        )
+        .route("/meetings/{id}", get(pages::meetings::show))
+        .route(
+            "/meetings/{id}/edit",
+            get(pages::meetings::edit_form).post(pages::meetings::update),
+        )
+        .route("/meetings/{id}/rsvp", post(pages::meetings::rsvp))
+        .route(
+            "/meetings/{id}/agenda",
+            post(pages::meetings::add_agenda_item),
+        )
+        .route(
+            "/meetings/{id}/agenda/{item}/delete",
+            post(pages::meetings::delete_agenda_item),
+        )
+        .route("/meetings/{id}/minutes", post(pages::meetings::minutes))
+        .route(
+            "/meetings/{id}/outline",
+            get(pages::meetings::public_outline).post(pages::meetings::outline),
+        )
+        .route(
+            "/meetings/{id}/attendance",
+            post(pages::meetings::attendance),
+        )
+        // End of meetings (issue 7)
         .layer(no_store.clone());
     // Everything but file uploads takes small bodies.
     let small = axum::Router::new()

@@ -8,6 +8,7 @@ mod alerts;
 mod exposures;
 mod incidents;
 mod inventory;
+mod meetings;
 mod orgs;
 mod polls;
 mod suppliers;
@@ -89,7 +90,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
           incidents::put_sanitised, incidents::approve_sanitised, incidents::withdraw_sharing,
           incidents::put_lessons, incidents::get_timeline, incidents::get_audit, incidents::get_stix,
           incidents::list_attachments, incidents::upload_attachment, incidents::get_attachment,
-          incidents::delete_attachment),
+          incidents::delete_attachment,
+          // Meetings (issue 7)
+          meetings::list_meetings, meetings::create_meeting, meetings::get_meeting, meetings::update_meeting,
+          meetings::add_agenda_item, meetings::delete_agenda_item, meetings::rsvp, meetings::list_rsvps,
+          meetings::put_attendance, meetings::put_minutes, meetings::put_outline, meetings::get_ics),
     components(schemas(ApiErrorBody, ApiFieldError)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -103,7 +108,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             anonymous answers are not stored against the person"),
          (name = "incidents", description = "Confidential incident reports: the full report for the reporting organisation and operators, \
             a sanitised version for others only as its reporter authorised and its TLP label allows; referrals, the ICO clock, lessons learnt, \
-            and who read what"))
+            and who read what"),
+         (name = "meetings", description = "Members' meetings: agenda, RSVPs within capacity, attendance, minutes (members only, with a TLP label), \
+            the public outline of discussions, and iCalendar export"))
 )]
 pub struct ApiDoc;
 
@@ -271,5 +278,26 @@ pub fn routes() -> Router<AppState> {
             get(incidents::get_attachment).delete(incidents::delete_attachment),
         )
         // End of incidents (issue 6)
+        // Meetings (issue 7)
+        .route(
+            "/meetings",
+            get(meetings::list_meetings).post(meetings::create_meeting),
+        )
+        .route(
+            "/meetings/{id}",
+            get(meetings::get_meeting).put(meetings::update_meeting),
+        )
+        .route("/meetings/{id}/agenda", post(meetings::add_agenda_item))
+        .route(
+            "/meetings/{id}/agenda/{item}",
+            axum::routing::delete(meetings::delete_agenda_item),
+        )
+        .route("/meetings/{id}/rsvp", put(meetings::rsvp))
+        .route("/meetings/{id}/rsvps", get(meetings::list_rsvps))
+        .route("/meetings/{id}/attendance", put(meetings::put_attendance))
+        .route("/meetings/{id}/minutes", put(meetings::put_minutes))
+        .route("/meetings/{id}/outline", put(meetings::put_outline))
+        .route("/meetings/{id}/ics", get(meetings::get_ics))
+        // End of meetings (issue 7)
         .fallback(not_found)
 }

@@ -8,6 +8,7 @@ pub mod dashboard;
 pub mod exposure;
 pub mod incidents;
 pub mod inventory;
+pub mod meetings;
 pub mod operator;
 pub mod orgs;
 pub mod polls;

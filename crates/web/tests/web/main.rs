@@ -11,6 +11,7 @@ mod api;
 mod browser;
 mod exposure;
 mod incidents;
+mod meetings;
 mod pages;
 mod polls;
 mod support;
