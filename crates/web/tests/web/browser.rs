@@ -601,3 +601,139 @@ async fn a_supplier_compromise_is_reported_warned_about_and_shared_sanitised() {
     r.close().await.expect("close");
     o.close().await.expect("close");
 }
+
+/// Issue 7's walk-through, polls: a member runs an anonymous poll, another
+/// answers it in their own browser, sees the result and cannot answer twice;
+/// and no stored vote row links to the person who voted.
+#[tokio::test]
+async fn a_member_answers_a_poll_anonymously() {
+    let Some(driver) = driver() else { return };
+    let app = sqlite_app().await;
+    let kent = app.org("Kent County Council", "county", true).await;
+    let medway = app.org("Medway Council", "unitary", true).await;
+    app.user("kim@kent.gov.uk", Role::MemberUser, Some(kent.id))
+        .await;
+    let max = app
+        .user("max@medway.gov.uk", Role::MemberUser, Some(medway.id))
+        .await;
+
+    let asker = browser(&driver, "asker").await;
+    asker.goto(&app.url("/login")).await.expect("open");
+    fill(&asker, "email", "kim@kent.gov.uk").await;
+    fill(&asker, "password", PASSWORD).await;
+    submit(&asker, "/login").await;
+    expect_heading(&asker, "Dashboard").await;
+    asker
+        .find(Locator::LinkText("Polls"))
+        .await
+        .expect("nav")
+        .click()
+        .await
+        .expect("click");
+    expect_heading(&asker, "Questions and polls").await;
+    fill(
+        &asker,
+        "poll-question",
+        "Which e-mail filtering service do you use?",
+    )
+    .await;
+    fill(
+        &asker,
+        "poll-options",
+        "Mimecast\nMicrosoft Defender\nProofpoint",
+    )
+    .await;
+    for id in ["poll-kind-single", "poll-anonymous"] {
+        asker
+            .find(Locator::Id(id))
+            .await
+            .expect(id)
+            .click()
+            .await
+            .expect("click");
+    }
+    asker
+        .find(Locator::Css(
+            "section[aria-labelledby=poll-title] button[type=submit]",
+        ))
+        .await
+        .expect("button")
+        .click()
+        .await
+        .expect("click");
+    expect_heading(&asker, "Which e-mail filtering service do you use?").await;
+    let poll_path = asker.current_url().await.expect("url").path().to_string();
+
+    // Another member, in a browser that shares nothing with the asker's.
+    let voter = browser(&driver, "voter").await;
+    voter.goto(&app.url("/login")).await.expect("open");
+    fill(&voter, "email", "max@medway.gov.uk").await;
+    fill(&voter, "password", PASSWORD).await;
+    submit(&voter, "/login").await;
+    expect_heading(&voter, "Dashboard").await;
+    voter.goto(&app.url(&poll_path)).await.expect("open poll");
+    expect_heading(&voter, "Which e-mail filtering service do you use?").await;
+    assert!(
+        voter
+            .source()
+            .await
+            .expect("source")
+            .contains("Answers are anonymous")
+    );
+    voter
+        .find(Locator::Id("choice_1"))
+        .await
+        .expect("option")
+        .click()
+        .await
+        .expect("choose");
+    submit(&voter, &format!("{poll_path}/ballot")).await;
+    wait_for(&voter, "p.answered").await;
+    let page = voter.source().await.expect("source");
+    assert!(page.contains("your answer has been recorded"), "{page}");
+    assert!(page.contains("1 person has answered"));
+    assert!(
+        !page.contains("Send my answer"),
+        "an anonymous answer cannot be changed or repeated"
+    );
+
+    // The asker sees the result, and nobody's name against it.
+    asker.goto(&app.url(&poll_path)).await.expect("reload");
+    let page = asker.source().await.expect("source");
+    assert!(page.contains("1 person has answered"));
+    assert!(!page.contains("max@medway") && !page.contains("User max"));
+
+    // What is stored: the ballot without a user, the marker without the ballot.
+    let columns = app
+        .db
+        .text_rows("SELECT name FROM pragma_table_info('poll_anonymous_ballots')")
+        .await;
+    let columns: Vec<String> = columns.into_iter().flatten().flatten().collect();
+    assert!(columns.iter().all(|c| !c.contains("user")), "{columns:?}");
+    let rows = app
+        .db
+        .text_rows(
+            "SELECT ballot_id, CAST(poll_id AS TEXT), choices, answer FROM poll_anonymous_ballots",
+        )
+        .await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0][2].as_deref(), Some("[1]"));
+    assert_ne!(rows[0][0].as_deref(), Some(max.id.0.to_string().as_str()));
+    let named = app
+        .db
+        .text_rows("SELECT CAST(user_id AS TEXT) FROM poll_ballots")
+        .await;
+    assert!(named.is_empty(), "nothing in the named ballots");
+    let markers = app
+        .db
+        .text_rows("SELECT CAST(user_id AS TEXT) FROM poll_voters")
+        .await;
+    assert_eq!(
+        markers,
+        [[Some(max.id.0.to_string())]],
+        "only that he voted"
+    );
+
+    voter.close().await.expect("close voter");
+    asker.close().await.expect("close asker");
+}
