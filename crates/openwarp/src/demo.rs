@@ -629,6 +629,14 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<()> {
             "Reported {incidents} incidents (one through a shared ICT service, its other users warned)."
         );
     }
+    let meetings = seed_meetings(&store)
+        .await
+        .context("seeding the demo meetings")?;
+    if meetings > 0 {
+        println!(
+            "Scheduled {meetings} meetings (two past, with outlines; the next with its agenda)."
+        );
+    }
     println!("{}", banner(config.base_url(), &config.database_url));
     serve::run(listener, store, &config).await
 }
@@ -686,6 +694,147 @@ pub async fn seed(store: &Store, today: NaiveDate) -> anyhow::Result<SeedSummary
     ensure_user(store, &operator, &mut summary).await?;
     audit_seed(store, &summary).await?;
     Ok(summary)
+}
+
+/// The demo's meetings, scheduled by the operator: SEGWARP's March and July
+/// 2026 meetings in London with outlines of discussions like those SEGWARP
+/// publishes (and minutes, members only), and the next meeting in the
+/// usual March/July/November pattern with an agenda and 40 places.
+/// Skipped when any meeting exists.
+pub async fn seed_meetings(store: &Store) -> anyhow::Result<usize> {
+    use chrono::{Datelike, TimeZone, Utc};
+    use openwarp_core::meeting::{AgendaItemInput, MeetingInput, MinutesInput, parse_outline};
+    let now = openwarp_store::now();
+    if !store.list_meetings(false, now, 1).await?.is_empty()
+        || !store.list_meetings(true, now, 1).await?.is_empty()
+    {
+        return Ok(0);
+    }
+    let operator = store
+        .find_user_by_email(OPERATOR_EMAIL)
+        .await?
+        .context("the demo operator is missing")?
+        .user;
+    let at = |y: i32, m: u32, d: u32, h: u32| {
+        Utc.with_ymd_and_hms(y, m, d, h, 0, 0)
+            .single()
+            .context("a valid demo meeting time")
+    };
+    let meeting = |title: &str, start: chrono::DateTime<Utc>, capacity: &str, description: &str| {
+        MeetingInput {
+            title: title.into(),
+            starts_at: start.to_rfc3339(),
+            ends_at: (start + Duration::hours(5) + Duration::minutes(30)).to_rfc3339(),
+            venue: "Local Government House, Smith Square, London".into(),
+            online_url: "https://meet.segwarp.example/members".into(),
+            capacity: capacity.into(),
+            description: description.into(),
+        }
+        .validate()
+        .map_err(|e| anyhow::anyhow!("demo meeting: {e}"))
+    };
+    let past = [
+        (
+            "SEGWARP March 2026 meeting",
+            at(2026, 3, 18, 10)?,
+            "PSN compliance: what the latest health checks found\n\
+             Cloud security: moving line-of-business systems to SaaS\n\
+             Cyber Essentials for councils: scope and the supply chain\n\
+             Incident lessons from a member: a compromised supplier account\n\
+             The NCSC's Cyber Assessment Framework for local government",
+            "Welcome and the WARP's report since November.\n\
+             Discussed PSN compliance findings; two members will share their remediation plans.\n\
+             A member described how a supplier's compromised account was used to send invoices \
+             with changed bank details, and how it was caught.",
+        ),
+        (
+            "SEGWARP July 2026 meeting",
+            at(2026, 7, 15, 10)?,
+            "Ransomware: rehearsing recovery with backups offline\n\
+             Email security: DMARC at p=reject across members\n\
+             Cyber Essentials Plus: members' experience of the assessment\n\
+             Incident lessons from a member: phishing against payroll staff",
+            "Members compared ransomware recovery exercises; three have tested restores from \
+             offline backups this year.\n\
+             DMARC: most members are at p=quarantine; the WARP will circulate a step-by-step note.",
+        ),
+    ];
+    let mut created = 0;
+    for (title, start, topics, minutes) in past {
+        let m = store
+            .create_meeting(
+                &meeting(title, start, "", "Members' meeting.")?,
+                operator.id,
+                now,
+            )
+            .await?;
+        let topics = parse_outline(topics).map_err(|e| anyhow::anyhow!("demo outline: {e}"))?;
+        store.set_meeting_outline(m.id, &topics, now).await?;
+        let minutes = MinutesInput {
+            text: minutes.into(),
+            tlp: "amber".into(),
+        }
+        .validate()
+        .map_err(|e| anyhow::anyhow!("demo minutes: {e}"))?;
+        store.set_meeting_minutes(m.id, &minutes, now).await?;
+        created += 1;
+    }
+    // The next meeting in SEGWARP's pattern: the third week of March, July
+    // or November, at least a week away.
+    let mut next = None;
+    'found: for year in now.year()..=now.year() + 1 {
+        for month in [3, 7, 11] {
+            let start = at(year, month, 18, 10)?;
+            if start > now + Duration::days(7) {
+                next = Some(start);
+                break 'found;
+            }
+        }
+    }
+    let start = next.unwrap_or(now + Duration::days(60));
+    let title = format!("SEGWARP {} meeting", start.format("%B %Y"));
+    let upcoming = store
+        .create_meeting(
+            &meeting(
+                &title,
+                start,
+                "40",
+                "Lunch is provided. Bring photo ID for the building; tell us about dietary needs when you answer.",
+            )?,
+            operator.id,
+            now,
+        )
+        .await?;
+    let agenda = [
+        ("Welcome and the WARP's report", "SEGWARP", "", "member"),
+        (
+            "Threat briefing for local government",
+            "",
+            "NCSC",
+            "government",
+        ),
+        (
+            "Securing Microsoft 365 tenancies: what we see in councils",
+            "",
+            "A managed security provider",
+            "industry",
+        ),
+        ("Incident lessons from a member", "", "", "member"),
+        ("Round table: members' news and questions", "", "", "member"),
+    ];
+    for (title, speaker, organisation, presenter) in agenda {
+        let item = AgendaItemInput {
+            title: title.into(),
+            speaker: speaker.into(),
+            organisation: organisation.into(),
+            presenter: presenter.into(),
+            position: String::new(),
+        }
+        .validate()
+        .map_err(|e| anyhow::anyhow!("demo agenda item: {e}"))?;
+        store.add_agenda_item(upcoming.id, &item, now).await?;
+    }
+    Ok(created + 1)
 }
 
 /// The demo's WARP advisories, written by the operator: one published by the
@@ -1602,6 +1751,40 @@ mod tests {
             .expect("shared one");
         assert_eq!(shared.sharing, SharingState::Shared);
         assert!(shared.lessons_shared);
+    }
+
+    #[tokio::test]
+    async fn the_demo_has_past_meetings_with_outlines_and_the_next_with_an_agenda() {
+        let db = openwarp_store::testing::sqlite().await;
+        let store = &db.store;
+        seed(store, today()).await.expect("seed");
+        assert_eq!(seed_meetings(store).await.expect("meetings"), 3);
+        assert_eq!(seed_meetings(store).await.expect("again"), 0);
+        let now = openwarp_store::now();
+        let archive = store.list_meetings(true, now, 10).await.expect("archive");
+        assert!(archive.len() >= 2);
+        let march = archive
+            .iter()
+            .find(|m| m.title == "SEGWARP March 2026 meeting")
+            .expect("March");
+        assert!(march.topics.iter().any(|t| t.starts_with("PSN compliance")));
+        assert!(march.venue.as_deref().unwrap_or("").contains("London"));
+        assert!(
+            store
+                .meeting_minutes(march.id)
+                .await
+                .expect("minutes")
+                .is_some()
+        );
+        let upcoming = store.list_meetings(false, now, 10).await.expect("upcoming");
+        let next = upcoming.last().expect("the next meeting");
+        assert_eq!(next.capacity, Some(40));
+        let agenda = store.agenda(next.id).await.expect("agenda");
+        assert!(
+            agenda
+                .iter()
+                .any(|i| i.organisation.as_deref() == Some("NCSC"))
+        );
     }
 
     #[tokio::test]
