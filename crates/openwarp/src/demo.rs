@@ -621,6 +621,10 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<()> {
     if warp > 0 {
         println!("Wrote {warp} WARP advisories (one published, one awaiting review).");
     }
+    let polls = seed_polls(&store).await.context("seeding the demo polls")?;
+    if polls > 0 {
+        println!("Asked {polls} questions and polls (one open and anonymous, one closed).");
+    }
     let incidents = seed_incidents(&store, &config.warp.region)
         .await
         .context("seeding the demo incidents")?;
@@ -917,6 +921,122 @@ pub async fn seed_warp_advisories(store: &Store) -> anyhow::Result<usize> {
         .await?;
     store.submit_warp_advisory(b.id, author.id, now).await?;
     Ok(2)
+}
+
+/// The demo's group questions and polls: an open anonymous poll, a closed
+/// named poll with its results, and a question to the group with a couple
+/// of answers. Skipped when any poll exists.
+pub async fn seed_polls(store: &Store) -> anyhow::Result<usize> {
+    use openwarp_core::poll::{BallotInput, PollDraft, PollInput, PollKind};
+    let operator = store
+        .find_user_by_email(OPERATOR_EMAIL)
+        .await?
+        .context("the demo operator is missing")?
+        .user;
+    if !store.polls(operator.id, 1).await?.is_empty() {
+        return Ok(0);
+    }
+    let member = |email: &'static str| async move {
+        store
+            .find_user_by_email(email)
+            .await?
+            .map(|u| u.user)
+            .with_context(|| format!("the demo user {email} is missing"))
+    };
+    let kate = member("lead@kent.gov.uk").await?;
+    let tom = member("user1@kent.gov.uk").await?;
+    let medway = member("lead@medway.gov.uk").await?;
+    let surrey = member("lead@surreycc.gov.uk").await?;
+    let brighton = member("lead@brighton-hove.gov.uk").await?;
+    let now = openwarp_store::now();
+    let days = chrono::Duration::days;
+    let invalid = |e| anyhow::anyhow!("demo poll: {e:?}");
+
+    // Open, anonymous: a few have voted already.
+    let filtering = PollInput {
+        kind: "single".into(),
+        question: "Which e-mail filtering service do you use?".into(),
+        details: "We are comparing costs before renewals in the spring.".into(),
+        options: vec![
+            "Mimecast\nMicrosoft Defender for Office 365\nProofpoint\nSomething else".into(),
+        ],
+        closes_at: (now + days(21)).format("%Y-%m-%d").to_string(),
+        anonymous: true,
+    }
+    .validate(now)
+    .map_err(invalid)?;
+    let (open, _) = store.create_poll(&filtering, kate.id, now).await?;
+    for (voter, choice) in [(&medway, 0), (&surrey, 1), (&brighton, 1)] {
+        store
+            .cast_ballot(open.id, voter.id, BallotInput::Choices(vec![choice]), now)
+            .await?;
+    }
+
+    // Closed, named: asked by an operator last month, with its results.
+    let asked = now - days(40);
+    let meeting = PollDraft {
+        kind: PollKind::Multiple,
+        question: "Which topics should the November meeting cover?".into(),
+        details: "Choose as many as you like.".into(),
+        options: vec![
+            "PSN compliance".into(),
+            "Cloud e-mail security".into(),
+            "Cyber Assessment Framework for local government".into(),
+            "Incident response exercises".into(),
+        ],
+        closes_at: Some(asked + days(14)),
+        anonymous: false,
+    };
+    let (closed, _) = store.create_poll(&meeting, operator.id, asked).await?;
+    for (voter, choices) in [
+        (&kate, vec![1, 2]),
+        (&medway, vec![2]),
+        (&surrey, vec![0, 2, 3]),
+        (&brighton, vec![3]),
+    ] {
+        store
+            .cast_ballot(
+                closed.id,
+                voter.id,
+                BallotInput::Choices(choices),
+                asked + days(2),
+            )
+            .await?;
+    }
+
+    // A question to the group, named, with two answers.
+    let question = PollInput {
+        kind: "question".into(),
+        question: "Has anyone moved their backups to immutable storage? What did you choose?"
+            .into(),
+        details: "Our insurer is asking about ransomware resilience.".into(),
+        options: Vec::new(),
+        closes_at: String::new(),
+        anonymous: false,
+    }
+    .validate(now)
+    .map_err(invalid)?;
+    let (q, _) = store.create_poll(&question, tom.id, now - days(3)).await?;
+    for (voter, answer) in [
+        (
+            &surrey,
+            "Yes: object lock on our cloud backup copy, 30 days. Happy to share our test plan.",
+        ),
+        (
+            &medway,
+            "Not yet; we keep an offline tape copy weekly while we compare options.",
+        ),
+    ] {
+        store
+            .cast_ballot(
+                q.id,
+                voter.id,
+                BallotInput::Answer(answer.into()),
+                now - days(2),
+            )
+            .await?;
+    }
+    Ok(3)
 }
 
 /// The demo's incidents, as the Kent case went: a borough council reports a
@@ -1785,6 +1905,43 @@ mod tests {
                 .iter()
                 .any(|i| i.organisation.as_deref() == Some("NCSC"))
         );
+    }
+
+    #[tokio::test]
+    async fn the_demo_has_an_open_anonymous_poll_a_closed_one_and_a_question() {
+        use openwarp_core::poll::PollKind;
+        let db = openwarp_store::testing::sqlite().await;
+        let store = &db.store;
+        seed(store, today()).await.expect("seed");
+        assert_eq!(seed_polls(store).await.expect("polls"), 3);
+        assert_eq!(seed_polls(store).await.expect("again"), 0);
+        let op = store
+            .find_user_by_email(OPERATOR_EMAIL)
+            .await
+            .expect("lookup")
+            .expect("operator")
+            .user;
+        let polls = store.polls(op.id, 10).await.expect("list");
+        assert_eq!(polls.len(), 3);
+        let at = openwarp_store::now();
+        let open: Vec<_> = polls.iter().filter(|p| p.is_open(at)).collect();
+        assert!(
+            open.iter()
+                .any(|p| p.anonymous && p.kind == PollKind::Single && p.responses == 3)
+        );
+        let closed = polls
+            .iter()
+            .find(|p| !p.is_open(at))
+            .expect("a closed poll");
+        let r = store.poll_results(closed.id, op.id).await.expect("results");
+        assert_eq!(r.counts, [1, 1, 3, 2]);
+        let q = polls
+            .iter()
+            .find(|p| p.kind == PollKind::Question)
+            .expect("question");
+        let r = store.poll_results(q.id, op.id).await.expect("results");
+        assert_eq!(r.answers.len(), 2);
+        assert!(r.answers.iter().all(|a| a.name.is_some()));
     }
 
     #[tokio::test]
