@@ -737,3 +737,129 @@ async fn a_member_answers_a_poll_anonymously() {
     voter.close().await.expect("close voter");
     asker.close().await.expect("close asker");
 }
+
+/// Issue 7's walk-through, meetings: an operator has scheduled a meeting
+/// with one place left; a member finds it from the menu, reads the agenda
+/// and answers yes; a second member, in their own browser, is told clearly
+/// that it is full, and nothing is stored for them.
+#[tokio::test]
+async fn a_member_rsvps_to_a_meeting_and_the_next_is_told_it_is_full() {
+    use openwarp_core::meeting::{AgendaItemInput, MeetingInput, RsvpAnswer};
+    let Some(driver) = driver() else { return };
+    let app = sqlite_app().await;
+    let kent = app.org("Kent County Council", "county", true).await;
+    let medway = app.org("Medway Council", "unitary", true).await;
+    let op = app.user("op@warp.example", Role::Operator, None).await;
+    let kim = app
+        .user("kim@kent.gov.uk", Role::MemberUser, Some(kent.id))
+        .await;
+    let max = app
+        .user("max@medway.gov.uk", Role::MemberUser, Some(medway.id))
+        .await;
+    let start = openwarp_store::now() + chrono::Duration::days(30);
+    let draft = MeetingInput {
+        title: "SEGWARP November meeting".into(),
+        starts_at: start.to_rfc3339(),
+        ends_at: (start + chrono::Duration::hours(5)).to_rfc3339(),
+        venue: "Local Government House, London".into(),
+        capacity: "1".into(),
+        ..MeetingInput::default()
+    }
+    .validate()
+    .expect("valid meeting");
+    let m = app
+        .store
+        .create_meeting(&draft, op.id, openwarp_store::now())
+        .await
+        .expect("meeting");
+    let item = AgendaItemInput {
+        title: "Threat briefing for local government".into(),
+        organisation: "NCSC".into(),
+        presenter: "government".into(),
+        ..AgendaItemInput::default()
+    }
+    .validate()
+    .expect("valid item");
+    app.store
+        .add_agenda_item(m.id, &item, openwarp_store::now())
+        .await
+        .expect("agenda");
+
+    let first = browser(&driver, "first").await;
+    first.goto(&app.url("/login")).await.expect("open");
+    fill(&first, "email", "kim@kent.gov.uk").await;
+    fill(&first, "password", PASSWORD).await;
+    submit(&first, "/login").await;
+    expect_heading(&first, "Dashboard").await;
+    first
+        .find(Locator::LinkText("Meetings"))
+        .await
+        .expect("nav")
+        .click()
+        .await
+        .expect("click");
+    expect_heading(&first, "Meetings").await;
+    first
+        .find(Locator::LinkText("SEGWARP November meeting"))
+        .await
+        .expect("meeting link")
+        .click()
+        .await
+        .expect("click");
+    expect_heading(&first, "SEGWARP November meeting").await;
+    let page = first.source().await.expect("source");
+    assert!(page.contains("Threat briefing for local government") && page.contains("NCSC"));
+    assert!(page.contains("0 of 1 places"), "{page}");
+    first
+        .find(Locator::Id("answer-yes"))
+        .await
+        .expect("yes")
+        .click()
+        .await
+        .expect("choose");
+    submit(&first, &format!("/meetings/{}/rsvp", m.id)).await;
+    wait_for(&first, "#my-answer").await;
+    let page = first.source().await.expect("source");
+    assert!(page.contains("Your answer has been saved."), "{page}");
+    assert!(page.contains("1 of 1 places"));
+    assert_eq!(
+        app.store.rsvp_of(m.id, kim.id).await.expect("rsvp"),
+        Some(RsvpAnswer::Yes)
+    );
+
+    let second = browser(&driver, "second").await;
+    second.goto(&app.url("/login")).await.expect("open");
+    fill(&second, "email", "max@medway.gov.uk").await;
+    fill(&second, "password", PASSWORD).await;
+    submit(&second, "/login").await;
+    expect_heading(&second, "Dashboard").await;
+    second
+        .goto(&app.url(&format!("/meetings/{}", m.id)))
+        .await
+        .expect("open meeting");
+    expect_heading(&second, "SEGWARP November meeting").await;
+    assert!(
+        second
+            .source()
+            .await
+            .expect("source")
+            .contains("The meeting is full")
+    );
+    second
+        .find(Locator::Id("answer-yes"))
+        .await
+        .expect("yes")
+        .click()
+        .await
+        .expect("choose");
+    submit(&second, &format!("/meetings/{}/rsvp", m.id)).await;
+    wait_for(&second, ".error-summary").await;
+    let page = second.source().await.expect("source");
+    assert!(
+        page.contains("the meeting is full: all 1 places are taken"),
+        "{page}"
+    );
+    assert_eq!(app.store.rsvp_of(m.id, max.id).await.expect("rsvp"), None);
+    first.close().await.expect("close");
+    second.close().await.expect("close");
+}
