@@ -734,13 +734,18 @@ pub async fn public_outlines(
     })
 }
 
-/// `/meetings/{id}/outline`: one meeting's outline, public.
+/// `/meetings/{id}/outline`: one meeting's outline, public once written.
 pub async fn public_outline(
     State(state): State<AppState>,
     MaybeSignedIn(session): MaybeSignedIn,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
+    // Only published outlines are public: an upcoming meeting's details
+    // (where, when) stay with the members until there is an outline.
     let m = state.store.meeting(id).await?;
+    if m.topics.is_empty() {
+        return Err(AppError::NotFound("outline"));
+    }
     render(&OutlinesPage {
         layout: public_layout(&state, &session, &m.title),
         heading: m.title.clone(),

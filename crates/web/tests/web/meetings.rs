@@ -304,6 +304,29 @@ async fn answers_close_at_the_start_and_minutes_stay_private() {
 
         // Signed out: the outline is there, the minutes are not.
         let anon = app.client();
+        // A meeting without an outline shows nothing publicly, not even when and where.
+        let upcoming = app
+            .store
+            .create_meeting(
+                &MeetingInput {
+                    title: "Next meeting".into(),
+                    starts_at: (now() + Duration::days(9)).to_rfc3339(),
+                    ends_at: (now() + Duration::days(9) + Duration::hours(2)).to_rfc3339(),
+                    venue: "Somewhere private".into(),
+                    ..MeetingInput::default()
+                }
+                .validate()
+                .unwrap(),
+                op_user.id,
+                now(),
+            )
+            .await
+            .unwrap();
+        let hidden = anon
+            .get(&format!("/meetings/{}/outline", upcoming.id))
+            .await;
+        assert_eq!(hidden.status, StatusCode::NOT_FOUND);
+        assert!(!hidden.contains("Somewhere private"));
         let public = anon.get(&format!("/meetings/{}/outline", m.id)).await;
         assert_eq!(public.status, StatusCode::OK, "{}", public.body);
         assert!(public.contains("Cloud security") && !public.contains("ransomware"));
