@@ -405,9 +405,15 @@ impl Audience {
     }
 }
 
+/// The `dedup_key` prefix of alerts raised for explicit recipients: they are
+/// news for those users only, so digests (which gather an organisation's
+/// alerts for each of its users) leave them out.
+pub(crate) const FOR_USERS: &str = "to-users:";
+
 /// One copy of `alert` per organisation among `users` `(user, organisation)`
-/// (its `org_id` set, its `dedup_key` suffixed with `:org:{id}`), and the
-/// audience of exactly those users: see [`Store::raise_alert_for_users`].
+/// (its `org_id` set, its `dedup_key` prefixed with [`FOR_USERS`] and
+/// suffixed with `:org:{id}`), and the audience of exactly those users: see
+/// [`Store::raise_alert_for_users`].
 pub(crate) fn alerts_for_users(
     alert: &NewAlert,
     users: &[(i64, i64)],
@@ -419,7 +425,7 @@ pub(crate) fn alerts_for_users(
         .into_iter()
         .map(|org| NewAlert {
             org_id: org,
-            dedup_key: format!("{}:org:{org}", alert.dedup_key),
+            dedup_key: format!("{FOR_USERS}{}:org:{org}", alert.dedup_key),
             ..alert.clone()
         })
         .collect();
@@ -702,8 +708,9 @@ impl Store {
 
     /// Raise `alert` for explicit recipients rather than by alert
     /// preferences: one alert per organisation the given users belong to
-    /// (its `org_id` is ignored; the `dedup_key` gets `:org:{id}` added) and
-    /// an immediate e-mail to each given user only. Operators (who have no
+    /// (its `org_id` is ignored; the `dedup_key` becomes
+    /// `to-users:{key}:org:{id}`) and an immediate e-mail to each given user
+    /// only; no other user of the organisation gets it in a digest. Operators (who have no
     /// organisation), disabled users and users of organisations that may not
     /// sign in are skipped. Returns (alerts raised, deliveries queued).
     pub async fn raise_alert_for_users(
@@ -1362,6 +1369,8 @@ impl Store {
                 .push_bind(period.start)
                 .push(" AND created_at < ")
                 .push_bind(period.end)
+                .push(" AND dedup_key NOT LIKE ")
+                .push_bind(format!("{FOR_USERS}%"))
                 .push(" ORDER BY created_at DESC, id DESC");
             qb.build_query_as().fetch_all(p).await
         })?;
@@ -1467,6 +1476,8 @@ impl Store {
                 .push_bind(org)
                 .push(" AND created_at >= ")
                 .push_bind(start)
+                .push(" AND dedup_key NOT LIKE ")
+                .push_bind(format!("{FOR_USERS}%"))
                 .push(" ORDER BY created_at DESC, id DESC LIMIT 500");
             qb.build_query_as().fetch_all(p).await
         })?;

@@ -455,6 +455,14 @@ async fn opted_in_users_are_emailed_about_new_polls() {
             alert.title
         );
         assert_eq!(alert.content.path, format!("/polls/{}", p.id));
+        // News for those who opted in only: nobody gets it in a digest.
+        for u in [g.carol, g.bob] {
+            let (_, digest) = s
+                .next_digest(u, t0() + Duration::minutes(1))
+                .await
+                .expect("digest");
+            assert!(digest.iter().all(|a| a.id != alert.id), "in a digest");
+        }
 
         // The store-level helper for explicit recipients.
         let (raised, queued) = s
