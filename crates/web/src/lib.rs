@@ -289,10 +289,7 @@ pub fn router(store: Store, config: WebConfig) -> axum::Router {
         )
         .route("/meetings.ics", get(pages::meetings::feed))
         .route("/meetings/new", get(pages::meetings::new_form))
-        .route(
-            "/meetings/outlines",
-            get(pages::meetings::public_outlines),
-        )
+        .route("/meetings/outlines", get(pages::meetings::public_outlines))
         .route("/meetings/{id}", get(pages::meetings::show))
         .route(
             "/meetings/{id}/edit",
