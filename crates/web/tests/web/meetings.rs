@@ -506,3 +506,225 @@ async fn ics_per_meeting_and_the_signed_feed_parse() {
         assert_eq!(events(&resp.text().await.unwrap()).len(), 1);
     }
 }
+
+#[tokio::test]
+async fn the_api_checks_roles_and_tenants_and_is_documented() {
+    for app in apps().await {
+        let kent = app.org("Kent County Council", "county", true).await;
+        let medway = app.org("Medway Council", "unitary", true).await;
+        let op = app.user("op@warp.example", Role::Operator, None).await;
+        let lead = app
+            .user("lead@kent.gov.uk", Role::MemberLead, Some(kent.id))
+            .await;
+        let user = app
+            .user("u@kent.gov.uk", Role::MemberUser, Some(kent.id))
+            .await;
+        let other = app
+            .user("o@medway.gov.uk", Role::MemberUser, Some(medway.id))
+            .await;
+        let (op_t, lead_t, user_t) = (
+            app.token(&op).await,
+            app.token(&lead).await,
+            app.token(&user).await,
+        );
+        let put = reqwest::Method::PUT;
+        let post = reqwest::Method::POST;
+
+        let start = now() + Duration::days(40);
+        let body = json!({
+            "title": "SEGWARP March meeting",
+            "starts_at": start.to_rfc3339(),
+            "ends_at": (start + Duration::hours(5)).to_rfc3339(),
+            "venue": "London",
+            "capacity": 30
+        });
+        let (status, created) = call(
+            &app,
+            post.clone(),
+            "/api/v1/meetings",
+            &op_t,
+            Some(body.clone()),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let id = created["id"].as_i64().unwrap();
+        let (status, bad) = call(
+            &app,
+            post.clone(),
+            "/api/v1/meetings",
+            &op_t,
+            Some(json!({"title": "", "starts_at": "x", "ends_at": "y", "online_url": "http://x"})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        let (status, _) = call(
+            &app,
+            put.clone(),
+            &format!("/api/v1/meetings/{id}"),
+            &user_t,
+            Some(body),
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, item) = call(
+            &app,
+            post.clone(),
+            &format!("/api/v1/meetings/{id}/agenda"),
+            &op_t,
+            Some(json!({"title": "Cloud security", "organisation": "A cloud provider", "presenter": "industry"})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{item}");
+        let (status, _) = call(
+            &app,
+            post.clone(),
+            &format!("/api/v1/meetings/{id}/agenda"),
+            &lead_t,
+            Some(json!({"title": "Mine"})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, red) = call(
+            &app,
+            put.clone(),
+            &format!("/api/v1/meetings/{id}/minutes"),
+            &op_t,
+            Some(json!({"text": "x", "tlp": "red"})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{red}");
+        let (status, outlined) = call(
+            &app,
+            put.clone(),
+            &format!("/api/v1/meetings/{id}/outline"),
+            &op_t,
+            Some(json!({"topics": ["PSN compliance", "Cyber Essentials"]})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            outlined["topics"],
+            json!(["PSN compliance", "Cyber Essentials"])
+        );
+
+        // A lead answers for their own user; not for another member's, and a user not for a colleague.
+        let rsvp = format!("/api/v1/meetings/{id}/rsvp");
+        let (status, _) = call(
+            &app,
+            put.clone(),
+            &rsvp,
+            &lead_t,
+            Some(json!({"answer": "yes", "user_id": user.id.0})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, _) = call(
+            &app,
+            put.clone(),
+            &rsvp,
+            &lead_t,
+            Some(json!({"answer": "yes", "user_id": other.id.0})),
+        )
+        .await;
+        assert_eq!(
+            status,
+            StatusCode::NOT_FOUND,
+            "another member's user is not visible"
+        );
+        let (status, _) = call(
+            &app,
+            put.clone(),
+            &rsvp,
+            &user_t,
+            Some(json!({"answer": "yes", "user_id": lead.id.0})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, _) = call(
+            &app,
+            put.clone(),
+            &rsvp,
+            &op_t,
+            Some(json!({"answer": "yes"})),
+        )
+        .await;
+        assert_eq!(
+            status,
+            StatusCode::FORBIDDEN,
+            "operators record attendance instead"
+        );
+        let (status, _) = call(
+            &app,
+            put.clone(),
+            &rsvp,
+            &user_t,
+            Some(json!({"answer": "perhaps"})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+        // Members see their own organisation's answers; operators all.
+        let other_t = app.token(&other).await;
+        let (_, seen) = call(
+            &app,
+            reqwest::Method::GET,
+            &format!("/api/v1/meetings/{id}/rsvps"),
+            &other_t,
+            None,
+        )
+        .await;
+        assert_eq!(seen, json!([]));
+        let (_, seen) = call(
+            &app,
+            reqwest::Method::GET,
+            &format!("/api/v1/meetings/{id}/rsvps"),
+            &op_t,
+            None,
+        )
+        .await;
+        assert_eq!(seen.as_array().map(Vec::len), Some(1));
+        let (status, att) = call(
+            &app,
+            put.clone(),
+            &format!("/api/v1/meetings/{id}/attendance"),
+            &op_t,
+            Some(json!({"user_ids": [user.id.0, other.id.0]})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{att}");
+        let (status, _) = call(
+            &app,
+            put.clone(),
+            &format!("/api/v1/meetings/{id}/attendance"),
+            &lead_t,
+            Some(json!({"user_ids": []})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (_, list) = call(
+            &app,
+            reqwest::Method::GET,
+            "/api/v1/meetings",
+            &other_t,
+            None,
+        )
+        .await;
+        assert_eq!(list[0]["going"], 1);
+
+        let (_, doc) = call(
+            &app,
+            reqwest::Method::GET,
+            "/api/v1/openapi.json",
+            &user_t,
+            None,
+        )
+        .await;
+        for path in [
+            "/api/v1/meetings",
+            "/api/v1/meetings/{id}/rsvp",
+            "/api/v1/meetings/{id}/ics",
+        ] {
+            assert!(doc["paths"].get(path).is_some(), "{path} is documented");
+        }
+    }
+}
