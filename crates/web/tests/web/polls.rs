@@ -455,3 +455,67 @@ async fn a_poll_past_its_closing_time_takes_no_votes() {
         assert_eq!(r.poll.responses, 0);
     }
 }
+
+#[tokio::test]
+async fn every_role_takes_part_and_concurrent_anonymous_votes_count_once() {
+    for app in apps().await {
+        let p = people(&app).await;
+        let mut ids = Vec::new();
+        for u in [&p.kent, &p.lead, &p.operator] {
+            let token = app.token(u).await;
+            let (s, body) = call(
+                &app,
+                reqwest::Method::POST,
+                "/api/v1/polls",
+                &token,
+                Some(json!({
+                    "kind": "single",
+                    "question": format!("Asked by {}?", u.email),
+                    "options": ["Yes", "No"],
+                    "anonymous": true,
+                })),
+            )
+            .await;
+            assert_eq!(s, StatusCode::CREATED, "{} {body}", u.email);
+            ids.push(body["id"].as_i64().expect("id"));
+        }
+        // Every role answers every one; two requests at once from one person
+        // store one ballot.
+        for u in [&p.kent, &p.medway, &p.lead, &p.operator] {
+            let token = app.token(u).await;
+            for id in &ids {
+                let path = format!("/api/v1/polls/{id}/ballot");
+                let body = || Some(json!({ "choices": [0] }));
+                let (a, b) = tokio::join!(
+                    call(&app, reqwest::Method::POST, &path, &token, body()),
+                    call(&app, reqwest::Method::POST, &path, &token, body()),
+                );
+                let mut statuses = [a.0, b.0];
+                statuses.sort();
+                assert_eq!(
+                    statuses,
+                    [StatusCode::OK, StatusCode::CONFLICT],
+                    "{} on {}: {} {}",
+                    u.email,
+                    app.backend(),
+                    a.1,
+                    b.1
+                );
+            }
+        }
+        let token = app.token(&p.medway).await;
+        for id in &ids {
+            let (_, got) = call(
+                &app,
+                reqwest::Method::GET,
+                &format!("/api/v1/polls/{id}"),
+                &token,
+                None,
+            )
+            .await;
+            assert_eq!(got["counts"], json!([4, 0]), "{got}");
+            assert_eq!(got["responses"], 4);
+        }
+        assert_eq!(anonymous_rows(&app).await.len(), 12);
+    }
+}
