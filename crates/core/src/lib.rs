@@ -15,6 +15,7 @@ pub mod ids;
 pub mod incident;
 pub mod meeting;
 pub mod membership;
+pub mod news;
 pub mod poll;
 pub mod supplier;
 pub mod tlp;
