@@ -235,10 +235,7 @@ pub fn router(store: Store, config: WebConfig) -> axum::Router {
         )
         // End of alerts (issue 5)
         // Polls (issue 7)
-        .route(
-            "/polls",
-            get(pages::polls::list).post(pages::polls::create),
-        )
+        .route("/polls", get(pages::polls::list).post(pages::polls::create))
         .route("/polls/notify", post(pages::polls::set_notify))
         .route("/polls/{id}", get(pages::polls::show))
         .route("/polls/{id}/ballot", post(pages::polls::vote))
