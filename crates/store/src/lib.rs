@@ -32,6 +32,7 @@ mod incidents;
 mod inventory;
 mod invitations;
 mod meetings;
+mod news;
 mod orgs;
 mod polls;
 mod users;
@@ -60,6 +61,7 @@ pub use incidents::{
 pub use inventory::{AddedItems, ProductName, StoredItem, Supplier, SupplierUser};
 pub use invitations::{AcceptError, Invitation, InvitationState};
 pub use meetings::{AgendaItem, Attendee, Meeting, Minutes, Rsvp};
+pub use news::{Link, LinkFilter, NewsItem};
 pub use orgs::Organisation;
 pub use polls::{Poll, PollAnswer, PollError, PollResults};
 pub use users::{NewUser, User, UserWithSecret};

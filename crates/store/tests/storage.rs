@@ -1892,3 +1892,6 @@ mod meetings;
 
 #[path = "storage_parts/polls.rs"]
 mod polls;
+
+#[path = "storage_parts/news.rs"]
+mod news;
