@@ -7,6 +7,7 @@ pub mod exposures;
 pub mod incidents;
 pub mod inventory;
 pub mod meetings;
+pub mod news;
 pub mod polls;
 pub mod suppliers;
 pub mod warp_advisories;

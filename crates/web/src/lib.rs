@@ -241,6 +241,21 @@ pub fn router(store: Store, config: WebConfig) -> axum::Router {
         .route("/polls/{id}/ballot", post(pages::polls::vote))
         .route("/polls/{id}/close", post(pages::polls::close))
         // End of polls (issue 7)
+        // News and links (issue 7)
+        .route("/news", get(pages::news::list).post(pages::news::create))
+        .route(
+            "/news/{id}",
+            get(pages::news::show).post(pages::news::update),
+        )
+        .route("/news/{id}/delete", post(pages::news::delete))
+        .route(
+            "/links",
+            get(pages::news::library).post(pages::news::add_link),
+        )
+        .route("/links/{id}", post(pages::news::update_link))
+        .route("/links/{id}/edit", get(pages::news::edit_link))
+        .route("/links/{id}/delete", post(pages::news::delete_link))
+        // End of news and links (issue 7)
         // Incidents (issue 6)
         .route(
             "/incidents",

@@ -9,6 +9,7 @@ mod exposures;
 mod incidents;
 mod inventory;
 mod meetings;
+mod news;
 mod orgs;
 mod polls;
 mod suppliers;
@@ -94,7 +95,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
           // Meetings (issue 7)
           meetings::list_meetings, meetings::create_meeting, meetings::get_meeting, meetings::update_meeting,
           meetings::add_agenda_item, meetings::delete_agenda_item, meetings::rsvp, meetings::list_rsvps,
-          meetings::put_attendance, meetings::put_minutes, meetings::put_outline, meetings::get_ics),
+          meetings::put_attendance, meetings::put_minutes, meetings::put_outline, meetings::get_ics,
+          // News and links (issue 7)
+          news::list_news, news::get_news, news::create_news, news::update_news, news::delete_news,
+          news::list_links, news::get_link, news::create_link, news::update_link, news::delete_link),
     components(schemas(ApiErrorBody, ApiFieldError)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -110,7 +114,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             a sanitised version for others only as its reporter authorised and its TLP label allows; referrals, the ICO clock, lessons learnt, \
             and who read what"),
          (name = "meetings", description = "Members' meetings: agenda, RSVPs within capacity, attendance, minutes (members only, with a TLP label), \
-            the public outline of discussions, and iCalendar export"))
+            the public outline of discussions, and iCalendar export"),
+         (name = "news", description = "News from the WARP's operators and the library of useful links and guidance documents \
+            with tags: every signed-in user reads and searches, operators post and curate"))
 )]
 pub struct ApiDoc;
 
@@ -240,6 +246,22 @@ pub fn routes() -> Router<AppState> {
         .route("/polls/{id}/ballot", post(polls::cast_ballot))
         .route("/polls/{id}/close", post(polls::close_poll))
         // End of polls (issue 7)
+        // News and links (issue 7)
+        .route("/news", get(news::list_news).post(news::create_news))
+        .route(
+            "/news/{id}",
+            get(news::get_news)
+                .put(news::update_news)
+                .delete(news::delete_news),
+        )
+        .route("/links", get(news::list_links).post(news::create_link))
+        .route(
+            "/links/{id}",
+            get(news::get_link)
+                .put(news::update_link)
+                .delete(news::delete_link),
+        )
+        // End of news and links (issue 7)
         // Incidents (issue 6)
         .route(
             "/incidents",

@@ -9,6 +9,7 @@ pub mod exposure;
 pub mod incidents;
 pub mod inventory;
 pub mod meetings;
+pub mod news;
 pub mod operator;
 pub mod orgs;
 pub mod polls;

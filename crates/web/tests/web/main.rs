@@ -12,6 +12,7 @@ mod browser;
 mod exposure;
 mod incidents;
 mod meetings;
+mod news;
 mod pages;
 mod polls;
 mod support;
