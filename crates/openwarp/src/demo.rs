@@ -633,6 +633,12 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<()> {
             "Reported {incidents} incidents (one through a shared ICT service, its other users warned)."
         );
     }
+    let news = seed_news_and_links(&store)
+        .await
+        .context("seeding the demo news and links")?;
+    if news > 0 {
+        println!("Posted the demo news and useful links ({news} in all).");
+    }
     let meetings = seed_meetings(&store)
         .await
         .context("seeding the demo meetings")?;
@@ -1037,6 +1043,154 @@ pub async fn seed_polls(store: &Store) -> anyhow::Result<usize> {
             .await?;
     }
     Ok(3)
+}
+
+/// The demo's news and library: two national updates in our own words and
+/// a library of real public guidance (the NCSC, the LGA, the ICO, Action
+/// Fraud, CISA) with tags. Each part is skipped when it already has
+/// anything, so a second run adds nothing. Returns what was added.
+pub async fn seed_news_and_links(store: &Store) -> anyhow::Result<usize> {
+    use openwarp_core::news::{LinkInput, NewsInput};
+    let operator = store
+        .find_user_by_email(OPERATOR_EMAIL)
+        .await?
+        .context("the demo operator is missing")?
+        .user;
+    let now = openwarp_store::now();
+    let invalid = |e| anyhow::anyhow!("demo news: {e:?}");
+    let mut added = 0;
+    if store.news(true, 1).await?.is_empty() {
+        let items = [
+            (
+                Duration::days(21),
+                "Cyber Essentials: check the requirements before you renew",
+                "The Cyber Essentials requirements for IT infrastructure are revised from time to time, \
+                 and an assessment follows the version in force when it starts. If your certificate \
+                 is due for renewal, read the current requirements first.\n\n\
+                 Points that catch councils out: every cloud service in scope needs multi-factor \
+                 authentication where the service offers it, unsupported software must be removed \
+                 or put out of scope, and critical or high-risk updates must be applied within 14 days \
+                 of release.\n\n\
+                 If you want to compare notes with another member before your assessment, ask the \
+                 group on the Polls page.",
+                "https://www.ncsc.gov.uk/cyberessentials/overview",
+            ),
+            (
+                Duration::days(3),
+                "The NCSC's Cyber Assessment Framework and local government",
+                "The Cyber Assessment Framework (CAF) is the NCSC's set of outcomes for organisations \
+                 that run important services: managing security risk, protecting against attack, \
+                 detecting events and minimising the impact of incidents. Work to use it as the basis \
+                 of cyber assurance for English councils continues, with a profile setting out what \
+                 good looks like for local government.\n\n\
+                 The CAF asks for evidence of outcomes rather than a checklist, so the work is in \
+                 knowing your essential functions and the systems behind them. Your inventory in \
+                 openwarp is a good start.\n\n\
+                 We will discuss experiences of self-assessment at the next meeting. The framework, \
+                 its guidance and the indicators of good practice are in the library under the tag \"caf\".",
+                "https://www.ncsc.gov.uk/collection/cyber-assessment-framework",
+            ),
+        ];
+        for (ago, title, body, source) in items {
+            let draft = NewsInput {
+                title: title.into(),
+                body: body.into(),
+                source_url: source.into(),
+                published: true,
+            }
+            .validate()
+            .map_err(invalid)?;
+            store.create_news(&draft, operator.id, now - ago).await?;
+            added += 1;
+        }
+    }
+    if store.links(&Default::default()).await?.is_empty() {
+        let links = [
+            (
+                "Cyber Assessment Framework (CAF)",
+                "https://www.ncsc.gov.uk/collection/cyber-assessment-framework",
+                "The NCSC's outcomes for organisations that run essential functions, with guidance \
+                 and indicators of good practice for self-assessment.",
+                "ncsc caf assurance governance",
+                "guidance",
+            ),
+            (
+                "10 Steps to Cyber Security",
+                "https://www.ncsc.gov.uk/collection/10-steps",
+                "The NCSC's summary of what an organisation should do to protect itself, from risk \
+                 management to incident management.",
+                "ncsc governance risk",
+                "guidance",
+            ),
+            (
+                "Cyber Security Board Toolkit",
+                "https://www.ncsc.gov.uk/collection/board-toolkit",
+                "Helps boards and senior leaders, and councillors, discuss cyber security with \
+                 their technical teams.",
+                "ncsc board governance councillors",
+                "guidance",
+            ),
+            (
+                "Cyber Essentials",
+                "https://www.ncsc.gov.uk/cyberessentials/overview",
+                "The government-backed scheme of basic technical controls, and how to be certified.",
+                "ncsc cyber-essentials certification",
+                "guidance",
+            ),
+            (
+                "LGA: cyber security",
+                "https://www.local.gov.uk/our-support/cyber-digital-and-technology/cyber-security",
+                "The Local Government Association's cyber security support for councils.",
+                "lga local-government",
+                "link",
+            ),
+            (
+                "ICO: report a personal data breach",
+                "https://ico.org.uk/for-organisations/report-a-breach/",
+                "Reportable breaches go to the ICO within 72 hours of becoming aware of them.",
+                "ico gdpr incident-response",
+                "link",
+            ),
+            (
+                "Action Fraud",
+                "https://www.actionfraud.police.uk/",
+                "The national reporting centre for fraud and cyber crime in England, Wales and \
+                 Northern Ireland.",
+                "police reporting incident-response",
+                "link",
+            ),
+            (
+                "CISA Known Exploited Vulnerabilities catalog",
+                "https://www.cisa.gov/known-exploited-vulnerabilities-catalog",
+                "Vulnerabilities known to be exploited in the wild; openwarp raises an exposure's \
+                 priority when its CVE is listed here.",
+                "cisa kev vulnerabilities",
+                "link",
+            ),
+            (
+                "NCSC Early Warning",
+                "https://www.ncsc.gov.uk/information/early-warning-service",
+                "A free NCSC service that tells UK organisations about potential attacks and \
+                 vulnerable services on their networks.",
+                "ncsc monitoring vulnerabilities",
+                "link",
+            ),
+        ];
+        for (title, url, description, tags, kind) in links {
+            let draft = LinkInput {
+                title: title.into(),
+                url: url.into(),
+                description: description.into(),
+                tags: tags.into(),
+                kind: kind.into(),
+            }
+            .validate()
+            .map_err(invalid)?;
+            store.create_link(&draft, operator.id, now).await?;
+            added += 1;
+        }
+    }
+    Ok(added)
 }
 
 /// The demo's incidents, as the Kent case went: a borough council reports a
@@ -1942,6 +2096,28 @@ mod tests {
         let r = store.poll_results(q.id, op.id).await.expect("results");
         assert_eq!(r.answers.len(), 2);
         assert!(r.answers.iter().all(|a| a.name.is_some()));
+    }
+
+    #[tokio::test]
+    async fn the_demo_has_news_and_a_tagged_library_seeded_once() {
+        let db = openwarp_store::testing::sqlite().await;
+        let store = &db.store;
+        seed(store, today()).await.expect("seed");
+        assert_eq!(seed_news_and_links(store).await.expect("news"), 11);
+        assert_eq!(seed_news_and_links(store).await.expect("again"), 0);
+        let news = store.news(false, 10).await.expect("news");
+        assert_eq!(news.len(), 2);
+        assert!(news[0].title.contains("Cyber Assessment Framework"));
+        let caf = store
+            .links(&openwarp_store::LinkFilter {
+                q: String::new(),
+                tag: "caf".into(),
+            })
+            .await
+            .expect("links");
+        assert_eq!(caf.len(), 1);
+        let counts = store.link_tag_counts().await.expect("tags");
+        assert!(counts.iter().any(|(t, n)| t == "ncsc" && *n == 5));
     }
 
     #[tokio::test]
