@@ -5,7 +5,7 @@ use super::ApiJson;
 use crate::AppState;
 use crate::actions::news as actions;
 use crate::auth::{ApiCaller, ClientIp};
-use crate::error::{ApiError, ApiErrorBody};
+use crate::error::{ApiError, ApiErrorBody, AppError};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -191,14 +191,26 @@ pub struct LinkInputDto {
 }
 
 impl LinkInputDto {
-    fn input(self) -> LinkInput {
-        LinkInput {
+    /// The form's input; each tag must be one word (a list item holding
+    /// spaces or commas would otherwise become several tags unnoticed).
+    fn input(self) -> Result<LinkInput, AppError> {
+        if let Some(t) = self
+            .tags
+            .iter()
+            .find(|t| t.trim().is_empty() || t.contains(|c: char| c == ',' || c.is_whitespace()))
+        {
+            return Err(AppError::field(
+                "tags",
+                format!("\"{t}\" is not one word: send each tag as its own list item"),
+            ));
+        }
+        Ok(LinkInput {
             title: self.title,
             url: self.url,
             description: self.description,
             tags: self.tags.join(","),
             kind: self.kind.unwrap_or_default(),
-        }
+        })
     }
 }
 
@@ -246,7 +258,7 @@ pub async fn create_link(
     ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<LinkInputDto>,
 ) -> Result<(StatusCode, Json<LinkDto>), ApiError> {
-    let l = actions::add_link(&state, &user, &body.input(), &ip).await?;
+    let l = actions::add_link(&state, &user, &body.input()?, &ip).await?;
     Ok((StatusCode::CREATED, Json(link_dto(l))))
 }
 
@@ -262,7 +274,7 @@ pub async fn update_link(
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<LinkInputDto>,
 ) -> Result<Json<LinkDto>, ApiError> {
-    let l = actions::update_link(&state, &user, id, &body.input(), &ip).await?;
+    let l = actions::update_link(&state, &user, id, &body.input()?, &ip).await?;
     Ok(Json(link_dto(l)))
 }
 

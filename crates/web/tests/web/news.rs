@@ -469,6 +469,17 @@ async fn the_api_lets_operators_curate_and_members_read_and_search() {
         assert!(body.to_string().contains("\"url\""), "{body}");
         assert!(body.to_string().contains("\"tags\""), "{body}");
 
+        let (status, body) = call(
+            &app,
+            Method::POST,
+            "/api/v1/links",
+            &op,
+            Some(json!({"title": "x", "url": "https://example.org", "tags": ["two words"]})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(body.to_string().contains("not one word"), "{body}");
+        assert_eq!(app.store.links(&Default::default()).await.unwrap().len(), 1);
         let (_, found) = call(&app, Method::GET, "/api/v1/links?q=ESSENTIAL", &kim, None).await;
         assert_eq!(found.as_array().map(Vec::len), Some(1));
         let (_, found) = call(&app, Method::GET, "/api/v1/links?tag=gdpr", &kim, None).await;
