@@ -9,7 +9,8 @@ use crate::error::AppError;
 use openwarp_core::news::{LinkInput, NewsInput, may_curate, may_read, may_see_item};
 use openwarp_store::{Link, LinkFilter, NewsItem, User, now};
 
-fn curator(user: &User) -> Result<(), AppError> {
+/// 403 unless `user` may post news and curate links.
+pub fn curator(user: &User) -> Result<(), AppError> {
     if may_curate(&user.actor()) {
         Ok(())
     } else {

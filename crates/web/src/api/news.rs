@@ -258,6 +258,7 @@ pub async fn create_link(
     ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<LinkInputDto>,
 ) -> Result<(StatusCode, Json<LinkDto>), ApiError> {
+    actions::curator(&user)?;
     let l = actions::add_link(&state, &user, &body.input()?, &ip).await?;
     Ok((StatusCode::CREATED, Json(link_dto(l))))
 }
@@ -274,6 +275,7 @@ pub async fn update_link(
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<LinkInputDto>,
 ) -> Result<Json<LinkDto>, ApiError> {
+    actions::curator(&user)?;
     let l = actions::update_link(&state, &user, id, &body.input()?, &ip).await?;
     Ok(Json(link_dto(l)))
 }

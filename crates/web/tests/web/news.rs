@@ -435,6 +435,11 @@ async fn the_api_lets_operators_curate_and_members_read_and_search() {
                 "/api/v1/links".to_string(),
                 Some(json!({"title": "t", "url": "https://example.org"})),
             ),
+            (
+                Method::POST,
+                "/api/v1/links".to_string(),
+                Some(json!({"title": "t", "url": "https://example.org", "tags": ["a b"]})),
+            ),
         ] {
             let (status, _) = call(&app, method, &path, &kim, body).await;
             assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
