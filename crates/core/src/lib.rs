@@ -11,6 +11,7 @@
 
 pub mod access;
 pub mod account;
+pub mod discussion;
 pub mod ids;
 pub mod incident;
 pub mod meeting;
