@@ -25,6 +25,7 @@ mod audit;
 mod auth;
 mod cpe_dictionary;
 pub mod crypto;
+mod discussion;
 mod exposures;
 mod feeds;
 mod incident_attachments;
@@ -52,6 +53,7 @@ pub use alerts::{
 };
 pub use audit::{AuditEntry, AuditRecord};
 pub use auth::{ApiToken, LoginFailures, Session, TokenUse};
+pub use discussion::{DiscussionError, DiscussionSettings, Post, Thread, ThreadWithPosts, Topic};
 pub use exposures::{AdvisoryExposure, Exposure, ExposureEvent, ExposureFilter, MatchCounts};
 pub use feeds::{FeedOutcome, FeedRunCounts, FeedState, FeedSuccess};
 pub use incident_attachments::{AttachmentFile, IncidentAttachment, NewAttachment};

@@ -1893,5 +1893,8 @@ mod meetings;
 #[path = "storage_parts/polls.rs"]
 mod polls;
 
+#[path = "storage_parts/discussion.rs"]
+mod discussion;
+
 #[path = "storage_parts/news.rs"]
 mod news;
