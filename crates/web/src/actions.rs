@@ -3,6 +3,7 @@
 //! store and writes the audit log, so neither front end can forget a step.
 
 pub mod alerts;
+pub mod discussion;
 pub mod exposures;
 pub mod incidents;
 pub mod inventory;

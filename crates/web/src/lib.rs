@@ -241,6 +241,31 @@ pub fn router(store: Store, config: WebConfig) -> axum::Router {
         .route("/polls/{id}/ballot", post(pages::polls::vote))
         .route("/polls/{id}/close", post(pages::polls::close))
         // End of polls (issue 7)
+        // Discussion (issue 7)
+        .route(
+            "/discussion",
+            get(pages::discussion::topics).post(pages::discussion::create_topic),
+        )
+        .route(
+            "/discussion/settings",
+            post(pages::discussion::set_settings),
+        )
+        .route("/discussion/threads/{id}", get(pages::discussion::thread))
+        .route(
+            "/discussion/threads/{id}/reply",
+            post(pages::discussion::reply),
+        )
+        .route(
+            "/discussion/threads/{id}/lock",
+            post(pages::discussion::lock),
+        )
+        .route("/discussion/posts/{id}/edit", post(pages::discussion::edit))
+        .route("/discussion/posts/{id}/hide", post(pages::discussion::hide))
+        .route(
+            "/discussion/{topic}",
+            get(pages::discussion::topic).post(pages::discussion::create_thread),
+        )
+        // End of discussion (issue 7)
         // News and links (issue 7)
         .route("/news", get(pages::news::list).post(pages::news::create))
         .route(

@@ -5,6 +5,7 @@ pub mod account;
 pub mod advisories;
 pub mod alerts;
 pub mod dashboard;
+pub mod discussion;
 pub mod exposure;
 pub mod incidents;
 pub mod inventory;

@@ -9,6 +9,7 @@ mod advisories;
 mod alerts;
 mod api;
 mod browser;
+mod discussion;
 mod exposure;
 mod incidents;
 mod meetings;
