@@ -863,3 +863,86 @@ async fn a_member_rsvps_to_a_meeting_and_the_next_is_told_it_is_full() {
     first.close().await.expect("close");
     second.close().await.expect("close");
 }
+
+/// Issue 7's walk-through, discussion: a member finds a thread from the
+/// menu, replies in Markdown, and the reply appears rendered (bold as
+/// `<strong>`), while a script in it is shown as text, never run.
+#[tokio::test]
+async fn a_member_replies_to_a_thread_and_sees_it_rendered() {
+    use openwarp_core::discussion::{validate_thread, validate_topic};
+    let Some(driver) = driver() else { return };
+    let app = sqlite_app().await;
+    let kent = app.org("Kent County Council", "county", true).await;
+    let op = app.user("op@warp.example", Role::Operator, None).await;
+    let kim = app
+        .user("kim@kent.gov.uk", Role::MemberUser, Some(kent.id))
+        .await;
+    let topic = app
+        .store
+        .create_topic(
+            &validate_topic("PSN", "").expect("valid"),
+            op.id,
+            openwarp_store::now(),
+        )
+        .await
+        .expect("topic");
+    app.store
+        .create_thread(
+            topic.id,
+            &validate_thread("PSN renewal", "Has anyone renewed this year?").expect("valid"),
+            op.id,
+            openwarp_store::now(),
+        )
+        .await
+        .expect("thread");
+
+    let c = browser(&driver, "discussion").await;
+    c.goto(&app.url("/login")).await.expect("open");
+    fill(&c, "email", &kim.email).await;
+    fill(&c, "password", PASSWORD).await;
+    submit(&c, "/login").await;
+    expect_heading(&c, "Dashboard").await;
+    c.find(Locator::LinkText("Discussion"))
+        .await
+        .expect("nav")
+        .click()
+        .await
+        .expect("click");
+    expect_heading(&c, "Discussion").await;
+    c.find(Locator::LinkText("PSN"))
+        .await
+        .expect("topic")
+        .click()
+        .await
+        .expect("click");
+    expect_heading(&c, "PSN").await;
+    c.find(Locator::LinkText("PSN renewal"))
+        .await
+        .expect("thread")
+        .click()
+        .await
+        .expect("click");
+    expect_heading(&c, "PSN renewal").await;
+    let path = c.current_url().await.expect("url").path().to_string();
+    fill(
+        &c,
+        "body",
+        "We renewed in **May** <script>document.title='pwned'</script>",
+    )
+    .await;
+    submit(&c, &format!("{path}/reply")).await;
+    wait_for(&c, ".post-body strong").await;
+    let bold = c
+        .find(Locator::Css(".post-body strong"))
+        .await
+        .expect("bold")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(bold, "May");
+    let page = c.source().await.expect("source");
+    assert!(page.contains("Your reply has been posted"), "{page}");
+    assert!(page.contains("&lt;script&gt;"), "shown as text: {page}");
+    assert_ne!(c.title().await.expect("title"), "pwned");
+    c.close().await.expect("close");
+}
