@@ -5,6 +5,7 @@
 
 mod advisories;
 mod alerts;
+mod discussion;
 mod exposures;
 mod incidents;
 mod inventory;
@@ -85,6 +86,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
           // Polls (issue 7)
           polls::list_polls, polls::get_poll, polls::create_poll, polls::cast_ballot, polls::close_poll,
           polls::get_poll_notify, polls::put_poll_notify,
+          // Discussion (issue 7)
+          discussion::list_topics, discussion::create_topic, discussion::get_topic,
+          discussion::create_thread, discussion::get_thread, discussion::reply, discussion::edit_post,
+          discussion::hide_post, discussion::lock_thread, discussion::get_settings,
+          discussion::put_settings,
           // Incidents (issue 6)
           incidents::list_incidents, incidents::create_incident, incidents::get_incident,
           incidents::update_incident, incidents::log_escalation, incidents::record_ico,
@@ -110,6 +116,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
          (name = "warp advisories", description = "Advisories written by the WARP's operators, reviewed by a second operator, published to all members or to those whose inventory lists given products"),
          (name = "polls", description = "Group questions and polls: every member asks and answers, results visible to all; \
             anonymous answers are not stored against the person"),
+         (name = "discussion", description = "Members-only discussion: topics, threads and replies in Markdown rendered safely, \
+            @mentions, e-mail settings; operators create topics, hide posts and lock threads"),
          (name = "incidents", description = "Confidential incident reports: the full report for the reporting organisation and operators, \
             a sanitised version for others only as its reporter authorised and its TLP label allows; referrals, the ICO clock, lessons learnt, \
             and who read what"),
@@ -246,6 +254,28 @@ pub fn routes() -> Router<AppState> {
         .route("/polls/{id}/ballot", post(polls::cast_ballot))
         .route("/polls/{id}/close", post(polls::close_poll))
         // End of polls (issue 7)
+        // Discussion (issue 7)
+        .route(
+            "/discussion/topics",
+            get(discussion::list_topics).post(discussion::create_topic),
+        )
+        .route(
+            "/discussion/topics/{slug}",
+            get(discussion::get_topic).post(discussion::create_thread),
+        )
+        .route("/discussion/threads/{id}", get(discussion::get_thread))
+        .route("/discussion/threads/{id}/replies", post(discussion::reply))
+        .route(
+            "/discussion/threads/{id}/lock",
+            post(discussion::lock_thread),
+        )
+        .route("/discussion/posts/{id}", put(discussion::edit_post))
+        .route("/discussion/posts/{id}/hide", post(discussion::hide_post))
+        .route(
+            "/discussion/settings",
+            get(discussion::get_settings).put(discussion::put_settings),
+        )
+        // End of discussion (issue 7)
         // News and links (issue 7)
         .route("/news", get(news::list_news).post(news::create_news))
         .route(

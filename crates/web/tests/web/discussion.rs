@@ -248,3 +248,175 @@ async fn discussion_is_members_only() {
         assert!(s.replies && !s.mentions);
     }
 }
+
+async fn call(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<serde_json::Value>,
+) -> (StatusCode, serde_json::Value) {
+    let mut req = app.client().http.request(method, app.url(path));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.expect("request");
+    let status = resp.status();
+    let text = resp.text().await.expect("body");
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+    )
+}
+
+#[tokio::test]
+async fn the_api_reads_replies_and_moderates() {
+    use reqwest::Method;
+    use serde_json::json;
+    for app in apps().await {
+        let p = people(&app).await;
+        let kim = app.token(&p.kim).await;
+        let max = app.token(&p.max).await;
+        let op = app.token(&p.operator).await;
+
+        let (s, _) = call(&app, Method::GET, "/api/v1/discussion/topics", None, None).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "members only");
+        let (s, _) = call(
+            &app,
+            Method::POST,
+            "/api/v1/discussion/topics",
+            Some(&kim),
+            Some(json!({ "name": "GDPR" })),
+        )
+        .await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        let (s, b) = call(
+            &app,
+            Method::POST,
+            "/api/v1/discussion/topics",
+            Some(&op),
+            Some(json!({ "name": "GDPR", "description": "Data protection" })),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        assert_eq!(b["slug"], "gdpr");
+
+        let (s, b) = call(
+            &app,
+            Method::POST,
+            "/api/v1/discussion/topics/gdpr",
+            Some(&kim),
+            Some(json!({ "title": "DPIAs", "body": "[x](javascript:alert(1)) and **bold**" })),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        let id = b["thread"]["id"].as_i64().expect("id");
+        let html = b["posts"][0]["html"].as_str().unwrap_or_default();
+        assert!(!html.contains("javascript:"), "{html}");
+        assert!(html.contains("<strong>bold</strong>"), "{html}");
+
+        let replies = format!("/api/v1/discussion/threads/{id}/replies");
+        let big = "a".repeat(MAX_BODY + 1);
+        let (s, b) = call(
+            &app,
+            Method::POST,
+            &replies,
+            Some(&max),
+            Some(json!({ "body": big })),
+        )
+        .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+        let (s, b) = call(
+            &app,
+            Method::POST,
+            &replies,
+            Some(&max),
+            Some(json!({ "body": "Agreed, @kim.lee" })),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        let post = b["id"].as_i64().expect("post id");
+
+        let hide = format!("/api/v1/discussion/posts/{post}/hide");
+        let (s, _) = call(
+            &app,
+            Method::POST,
+            &hide,
+            Some(&kim),
+            Some(json!({ "hidden": true, "reason": "no" })),
+        )
+        .await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        let (s, b) = call(
+            &app,
+            Method::POST,
+            &hide,
+            Some(&op),
+            Some(json!({ "hidden": true, "reason": "Off topic" })),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        let (_, t) = call(
+            &app,
+            Method::GET,
+            &format!("/api/v1/discussion/threads/{id}"),
+            Some(&kim),
+            None,
+        )
+        .await;
+        assert_eq!(t["posts"][1]["hidden"], true);
+        assert!(t["posts"][1]["body"].is_null() && t["posts"][1]["html"].is_null());
+        assert!(!t.to_string().contains("Agreed"));
+
+        let lock = format!("/api/v1/discussion/threads/{id}/lock");
+        let (s, _) = call(
+            &app,
+            Method::POST,
+            &lock,
+            Some(&max),
+            Some(json!({ "locked": true })),
+        )
+        .await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        let (s, _) = call(
+            &app,
+            Method::POST,
+            &lock,
+            Some(&op),
+            Some(json!({ "locked": true })),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+        let (s, _) = call(
+            &app,
+            Method::POST,
+            &replies,
+            Some(&max),
+            Some(json!({ "body": "late" })),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CONFLICT);
+
+        let (s, b) = call(
+            &app,
+            Method::PUT,
+            "/api/v1/discussion/settings",
+            Some(&kim),
+            Some(json!({ "replies": false, "mentions": true })),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        let (_, b) = call(
+            &app,
+            Method::GET,
+            "/api/v1/discussion/settings",
+            Some(&kim),
+            None,
+        )
+        .await;
+        assert_eq!(b, json!({ "replies": false, "mentions": true }));
+    }
+}
