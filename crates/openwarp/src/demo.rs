@@ -639,6 +639,14 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<()> {
     if news > 0 {
         println!("Posted the demo news and useful links ({news} in all).");
     }
+    let posts = seed_discussion(&store)
+        .await
+        .context("seeding the demo discussion")?;
+    if posts > 0 {
+        println!(
+            "Started the demo discussion: topics PSN, Cloud, GDPR and Incidents ({posts} posts)."
+        );
+    }
     let meetings = seed_meetings(&store)
         .await
         .context("seeding the demo meetings")?;
@@ -1049,6 +1057,154 @@ pub async fn seed_polls(store: &Store) -> anyhow::Result<usize> {
 /// a library of real public guidance (the NCSC, the LGA, the ICO, Action
 /// Fraud, CISA) with tags. Each part is skipped when it already has
 /// anything, so a second run adds nothing. Returns what was added.
+/// The demo's discussion: topics PSN, Cloud, GDPR and Incidents, and a few
+/// threads with replies between demo members (one thread locked by an
+/// operator). Idempotent: does nothing if any topic exists. Returns the
+/// posts written.
+pub async fn seed_discussion(store: &Store) -> anyhow::Result<usize> {
+    use openwarp_core::discussion::{validate_post, validate_thread, validate_topic};
+    if !store.topics().await?.is_empty() {
+        return Ok(0);
+    }
+    let member = |email: &'static str| async move {
+        store
+            .find_user_by_email(email)
+            .await?
+            .map(|u| u.user)
+            .with_context(|| format!("the demo user {email} is missing"))
+    };
+    let operator = member(OPERATOR_EMAIL).await?;
+    let kate = member("lead@kent.gov.uk").await?;
+    let tom = member("user1@kent.gov.uk").await?;
+    let medway = member("lead@medway.gov.uk").await?;
+    let surrey = member("lead@surreycc.gov.uk").await?;
+    let brighton = member("lead@brighton-hove.gov.uk").await?;
+    let invalid = |e| anyhow::anyhow!("demo discussion: {e:?}");
+    let now = openwarp_store::now();
+    let hours = chrono::Duration::hours;
+
+    let mut topics = std::collections::BTreeMap::new();
+    for (name, description) in [
+        (
+            "PSN",
+            "Public Services Network compliance: IT health checks, CoCo, remediation plans",
+        ),
+        (
+            "Cloud",
+            "Microsoft 365, cloud e-mail and SaaS: configuration, security and contracts",
+        ),
+        (
+            "GDPR",
+            "Data protection: DPIAs, breaches, the ICO and data sharing",
+        ),
+        (
+            "Incidents",
+            "Lessons from incidents and exercises (share details through Incidents, not here)",
+        ),
+    ] {
+        let draft = validate_topic(name, description).map_err(invalid)?;
+        let t = store
+            .create_topic(&draft, operator.id, now - hours(24 * 30))
+            .await?;
+        topics.insert(name, t.id);
+    }
+
+    type Thread<'a> = (
+        &'a str,
+        &'a str,
+        &'a openwarp_store::User,
+        &'a str,
+        Vec<(&'a openwarp_store::User, &'a str)>,
+    );
+    let threads: Vec<Thread> = vec![
+        (
+            "PSN",
+            "IT health check scope for 2027",
+            &kate,
+            "Our ITHC supplier wants to include **all** of the corporate Wi-Fi this year. \
+             Has anyone else had the scope widened, and did the PSN team accept a phased plan?",
+            vec![
+                (
+                    &medway,
+                    "Yes — we agreed a _phased_ remediation plan and the PSN team accepted it \
+                           as long as high-risk items were fixed within 30 days.",
+                ),
+                (
+                    &surrey,
+                    "Same here. Keep the remediation action plan short and dated; \
+                           they read the dates first.",
+                ),
+                (&kate, "Thanks both, that is really helpful."),
+            ],
+        ),
+        (
+            "Cloud",
+            "Conditional access for members' devices",
+            &brighton,
+            "How are councils handling councillors' own devices in Microsoft 365? \
+             We are looking at:\n\n- app protection policies\n- web-only access to e-mail\n- full enrolment",
+            vec![
+                (
+                    &tom,
+                    "We went web-only for personal devices. Councillors barely noticed. \
+                        See the [NCSC device guidance](https://www.ncsc.gov.uk/collection/device-security-guidance).",
+                ),
+                (
+                    &medway,
+                    "App protection policies for us, with a PIN. Enrolment was a hard sell.",
+                ),
+            ],
+        ),
+        (
+            "GDPR",
+            "DPIA template for CCTV upgrades",
+            &surrey,
+            "Does anyone have a DPIA template they are happy to share for a CCTV upgrade \
+             with number-plate recognition?",
+            vec![(
+                &kate,
+                "I will bring ours to the next meeting; it was reviewed by our DPO last year.",
+            )],
+        ),
+        (
+            "Incidents",
+            "Tabletop exercise: ransomware on a Friday night",
+            &operator,
+            "The WARP ran a tabletop exercise last month. Three lessons: **know who can authorise \
+             taking systems offline**, keep offline copies of contact lists, and rehearse the \
+             press statement.",
+            vec![(
+                &medway,
+                "We found the same about contact lists — ours were only in SharePoint.",
+            )],
+        ),
+    ];
+
+    let mut posts = 0;
+    let mut at = now - hours(24 * 20);
+    for (topic, title, by, body, replies) in threads {
+        let draft = validate_thread(title, body).map_err(invalid)?;
+        let (id, _) = store
+            .create_thread(topics[topic], &draft, by.id, at)
+            .await?;
+        posts += 1;
+        for (who, text) in replies {
+            at += hours(5);
+            let text = validate_post(text).map_err(invalid)?;
+            store
+                .reply(id, &text, who.id, at)
+                .await
+                .map_err(|e| anyhow::anyhow!("demo reply: {e}"))?;
+            posts += 1;
+        }
+        if topic == "Incidents" {
+            store.set_thread_locked(id, true, operator.id, at).await?;
+        }
+        at += hours(24);
+    }
+    Ok(posts)
+}
+
 pub async fn seed_news_and_links(store: &Store) -> anyhow::Result<usize> {
     use openwarp_core::news::{LinkInput, NewsInput};
     let operator = store
@@ -2096,6 +2252,35 @@ mod tests {
         let r = store.poll_results(q.id, op.id).await.expect("results");
         assert_eq!(r.answers.len(), 2);
         assert!(r.answers.iter().all(|a| a.name.is_some()));
+    }
+
+    #[tokio::test]
+    async fn the_demo_has_discussion_topics_and_threads_seeded_once() {
+        let db = openwarp_store::testing::sqlite().await;
+        let store = &db.store;
+        seed(store, today()).await.expect("seed");
+        assert_eq!(seed_discussion(store).await.expect("discussion"), 11);
+        assert_eq!(seed_discussion(store).await.expect("again"), 0);
+        let topics = store.topics().await.expect("topics");
+        assert_eq!(
+            topics.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+            ["Cloud", "GDPR", "Incidents", "PSN"]
+        );
+        assert!(topics.iter().all(|t| t.threads == 1));
+        let psn = store.topic("psn").await.expect("psn");
+        let threads = store.threads(psn.id, 10).await.expect("threads");
+        let t = store.thread(threads[0].id).await.expect("thread");
+        assert_eq!(t.posts.len(), 4);
+        assert!(
+            t.posts[0]
+                .html
+                .as_deref()
+                .unwrap_or_default()
+                .contains("<strong>all</strong>")
+        );
+        let incidents = store.topic("incidents").await.expect("incidents");
+        let locked = store.threads(incidents.id, 10).await.expect("threads");
+        assert!(locked[0].locked);
     }
 
     #[tokio::test]
