@@ -42,6 +42,10 @@ pub const MAX_REASON: usize = 500;
 /// Authors may edit their own post for this many hours after posting.
 pub const EDIT_WINDOW_HOURS: i64 = 24;
 
+/// Slugs a topic may not have: they are other pages' addresses under
+/// `/discussion/` and `/api/v1/discussion/`.
+pub const RESERVED_SLUGS: [&str; 4] = ["settings", "threads", "posts", "topics"];
+
 /// A validated new topic.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopicDraft {
@@ -63,8 +67,12 @@ pub fn validate_topic(name: &str, description: &str) -> Result<TopicDraft, Valid
         MAX_TOPIC_DESCRIPTION,
     );
     let slug = slug(&name);
-    if errors.for_field("name").is_none() && slug.is_empty() {
-        errors.add("name", "must contain a letter or a digit");
+    if errors.for_field("name").is_none() {
+        if slug.is_empty() {
+            errors.add("name", "must contain a letter or a digit");
+        } else if RESERVED_SLUGS.contains(&slug.as_str()) {
+            errors.add("name", format!("'{name}' is reserved; choose another name"));
+        }
     }
     errors.into_result(TopicDraft {
         name,
@@ -404,6 +412,9 @@ mod tests {
         let t = validate_topic("GDPR", "Data protection").ok();
         assert_eq!(t.map(|t| t.slug), Some("gdpr".into()));
         assert!(validate_topic("!!!", "").is_err());
+        for reserved in ["Settings", "threads", "Posts", "topics"] {
+            assert!(validate_topic(reserved, "").is_err(), "{reserved}");
+        }
         assert!(validate_topic("", "").is_err());
     }
 
