@@ -270,6 +270,58 @@ pub struct IncidentFilter {
     pub limit: Option<i64>,
 }
 
+/// Raise an incident's supplier warnings inside the transaction that records
+/// the report, and remember which member each one went to (operators see
+/// the list). One implementation per backend from one body.
+trait SupplierWarningTx {
+    async fn warn_supplier_users(
+        &mut self,
+        incident_id: i64,
+        supplier_key: Option<&str>,
+        warnings: &[NewAlert],
+        audience: &crate::alerts::Audience,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+}
+
+macro_rules! impl_supplier_warning_tx {
+    ($db:ty) => {
+        impl SupplierWarningTx for sqlx::Transaction<'_, $db> {
+            async fn warn_supplier_users(
+                &mut self,
+                incident_id: i64,
+                supplier_key: Option<&str>,
+                warnings: &[NewAlert],
+                audience: &crate::alerts::Audience,
+                now: DateTime<Utc>,
+            ) -> Result<()> {
+                self.queue_alerts(warnings, audience, now).await?;
+                for w in warnings {
+                    let alert: Option<(i64,)> =
+                        sqlx::query_as("SELECT id FROM alerts WHERE dedup_key = $1")
+                            .bind(&w.dedup_key)
+                            .fetch_optional(&mut **self)
+                            .await?;
+                    sqlx::query(
+                        "INSERT INTO incident_warnings (incident_id, org_id, supplier, alert_id, at) \
+                         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(incident_id)
+                    .bind(w.org_id)
+                    .bind(supplier_key.unwrap_or_default())
+                    .bind(alert.map(|(a,)| a))
+                    .bind(now)
+                    .execute(&mut **self)
+                    .await?;
+                }
+                Ok(())
+            }
+        }
+    };
+}
+impl_supplier_warning_tx!(sqlx::Sqlite);
+impl_supplier_warning_tx!(sqlx::Postgres);
+
 impl Store {
     async fn recipients(&self, id: i64) -> Result<Vec<(Option<i64>, Option<i64>)>> {
         Ok(on_pool!(self, |p| {
@@ -392,25 +444,8 @@ impl Store {
             ))
             .execute(&mut *tx)
             .await?;
-            tx.queue_alerts(&warnings, &audience, now).await?;
-            for w in &warnings {
-                let alert: Option<(i64,)> =
-                    sqlx::query_as("SELECT id FROM alerts WHERE dedup_key = $1")
-                        .bind(&w.dedup_key)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                sqlx::query(
-                    "INSERT INTO incident_warnings (incident_id, org_id, supplier, alert_id, at) \
-                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-                )
-                .bind(id)
-                .bind(w.org_id)
-                .bind(key.as_deref().unwrap_or_default())
-                .bind(alert.map(|(a,)| a))
-                .bind(now)
-                .execute(&mut *tx)
+            tx.warn_supplier_users(id, key.as_deref(), &warnings, &audience, now)
                 .await?;
-            }
             if !warnings.is_empty() {
                 sqlx::query(
                     "INSERT INTO incident_events (incident_id, at, recorded_at, kind, detail) \
@@ -577,25 +612,8 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
-            tx.queue_alerts(&warnings, &audience, now).await?;
-            for w in &warnings {
-                let alert: Option<(i64,)> =
-                    sqlx::query_as("SELECT id FROM alerts WHERE dedup_key = $1")
-                        .bind(&w.dedup_key)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                sqlx::query(
-                    "INSERT INTO incident_warnings (incident_id, org_id, supplier, alert_id, at) \
-                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-                )
-                .bind(old.id)
-                .bind(w.org_id)
-                .bind(key.as_deref().unwrap_or_default())
-                .bind(alert.map(|(a,)| a))
-                .bind(now)
-                .execute(&mut *tx)
+            tx.warn_supplier_users(old.id, key.as_deref(), &warnings, &audience, now)
                 .await?;
-            }
             tx.commit().await?;
             Ok::<_, StoreError>(())
         })?;
