@@ -3,6 +3,7 @@
 //! unsubscribe, and the same rules through the JSON API — each across roles
 //! and tenants, on every backend.
 
+use crate::support::call as api;
 use crate::support::{Client, TestApp, apps, text_until};
 use chrono::Duration;
 use openwarp_core::{OrgId, Role, TlpLabel, UserId};
@@ -13,7 +14,7 @@ use openwarp_store::{
     SourceLink, User, crypto, now,
 };
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// Two members (A with a lead and a user, B with a lead) and an operator.
 struct World {
@@ -129,30 +130,6 @@ async fn audit_actions(app: &TestApp) -> Vec<String> {
         .into_iter()
         .map(|r| r.action)
         .collect()
-}
-
-async fn api(
-    app: &TestApp,
-    method: reqwest::Method,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut req = app
-        .client()
-        .http
-        .request(method, app.url(path))
-        .bearer_auth(token);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let resp = req.send().await.expect("request");
-    let status = resp.status();
-    let text = resp.text().await.expect("body");
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
 }
 
 #[tokio::test]

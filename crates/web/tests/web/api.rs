@@ -1,32 +1,9 @@
 //! The JSON API: bearer tokens, roles and tenants, and every kind of bad input.
 
-use crate::support::{TestApp, apps, sqlite_app};
+use crate::support::{ANON, apps, call, sqlite_app};
 use openwarp_core::Role;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-
-async fn call(
-    app: &TestApp,
-    method: reqwest::Method,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut req = app.client().http.request(method, app.url(path));
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let resp = req.send().await.expect("request");
-    let status = resp.status();
-    let text = resp.text().await.expect("body");
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
 
 fn kent() -> Value {
     json!({
@@ -42,7 +19,7 @@ fn kent() -> Value {
 #[tokio::test]
 async fn tokens_are_required_and_checked() {
     for app in apps().await {
-        let (status, body) = call(&app, reqwest::Method::GET, "/api/v1/me", None, None).await;
+        let (status, body) = call(&app, reqwest::Method::GET, "/api/v1/me", ANON, None).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
         assert_eq!(body["status"], 401);
         let resp = app
@@ -411,7 +388,7 @@ async fn openapi_document_describes_every_route() {
         &app,
         reqwest::Method::GET,
         "/api/v1/openapi.json",
-        None,
+        ANON,
         None,
     )
     .await;

@@ -4,6 +4,7 @@
 //! moderate; hidden posts' text is not shown; mentions and replies e-mail
 //! the right users only; signed-out visitors are turned away.
 
+use crate::support::{ANON, call};
 use crate::support::{Client, TestApp, apps};
 use openwarp_core::Role;
 use openwarp_core::discussion::{MAX_BODY, validate_thread, validate_topic};
@@ -249,29 +250,6 @@ async fn discussion_is_members_only() {
     }
 }
 
-async fn call(
-    app: &TestApp,
-    method: reqwest::Method,
-    path: &str,
-    token: Option<&str>,
-    body: Option<serde_json::Value>,
-) -> (StatusCode, serde_json::Value) {
-    let mut req = app.client().http.request(method, app.url(path));
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let resp = req.send().await.expect("request");
-    let status = resp.status();
-    let text = resp.text().await.expect("body");
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
-    )
-}
-
 #[tokio::test]
 async fn the_api_reads_replies_and_moderates() {
     use reqwest::Method;
@@ -282,7 +260,7 @@ async fn the_api_reads_replies_and_moderates() {
         let max = app.token(&p.max).await;
         let op = app.token(&p.operator).await;
 
-        let (s, _) = call(&app, Method::GET, "/api/v1/discussion/topics", None, None).await;
+        let (s, _) = call(&app, Method::GET, "/api/v1/discussion/topics", ANON, None).await;
         assert_eq!(s, StatusCode::UNAUTHORIZED, "members only");
         let (s, _) = call(
             &app,

@@ -1,6 +1,7 @@
 //! Inventories, suppliers and exposures over real HTTP: pages and API,
 //! roles and tenants, imports and exports, with real advisory records.
 
+use crate::support::call as api;
 use crate::support::{TestApp, apps, sqlite_app, value_after};
 use openwarp_advisory::{Parsed, SourceRecord};
 use openwarp_core::{OrgId, Role};
@@ -42,30 +43,6 @@ pub const GO_OSV: [&str; 4] = [
     "advisory/tests/fixtures/osv/go_stdlib_and_x_net_reopened_range.json",
     "advisory/tests/fixtures/osv/go_withdrawn_kubernetes_proxy.jsonl",
 ];
-
-async fn api(
-    app: &TestApp,
-    method: reqwest::Method,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut req = app
-        .client()
-        .http
-        .request(method, app.url(path))
-        .bearer_auth(token);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let resp = req.send().await.expect("request");
-    let status = resp.status();
-    let text = resp.text().await.expect("body");
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
 
 async fn upload_api(
     app: &TestApp,

@@ -4,38 +4,15 @@
 //! the .ics export and the signed feed parse back with a maintained
 //! iCalendar parser.
 
-use crate::support::{Client, TestApp, apps};
+use crate::support::call;
+use crate::support::{Client, apps};
 use chrono::{Duration, Utc};
 use icalendar::{Calendar, CalendarComponent, Component, EventLike};
 use openwarp_core::Role;
 use openwarp_core::meeting::{MeetingInput, RsvpAnswer};
 use openwarp_store::now;
 use reqwest::StatusCode;
-use serde_json::{Value, json};
-
-async fn call(
-    app: &TestApp,
-    method: reqwest::Method,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut req = app
-        .client()
-        .http
-        .request(method, app.url(path))
-        .bearer_auth(token);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let resp = req.send().await.expect("request");
-    let status = resp.status();
-    let text = resp.text().await.expect("body");
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
+use serde_json::json;
 
 fn local(t: chrono::DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M").to_string()

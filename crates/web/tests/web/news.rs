@@ -4,35 +4,12 @@
 //! name the field, HTML in a title or body is shown escaped, forms are
 //! CSRF-checked.
 
+use crate::support::call;
 use crate::support::{Client, TestApp, apps};
 use openwarp_core::Role;
 use openwarp_store::User;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-
-async fn call(
-    app: &TestApp,
-    method: reqwest::Method,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut req = app
-        .client()
-        .http
-        .request(method, app.url(path))
-        .bearer_auth(token);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let resp = req.send().await.expect("request");
-    let status = resp.status();
-    let text = resp.text().await.expect("body");
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
 
 struct People {
     member: User,

@@ -4,6 +4,7 @@
 //! CSRF-checked; everyone signed in takes part, only the asker or an
 //! operator closes, signed-out callers are turned away.
 
+use crate::support::call;
 use crate::support::{Client, TestApp, apps};
 use chrono::Duration;
 use openwarp_core::Role;
@@ -11,30 +12,6 @@ use openwarp_core::poll::{PollDraft, PollKind};
 use openwarp_store::{User, now};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-
-async fn call(
-    app: &TestApp,
-    method: reqwest::Method,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut req = app
-        .client()
-        .http
-        .request(method, app.url(path))
-        .bearer_auth(token);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let resp = req.send().await.expect("request");
-    let status = resp.status();
-    let text = resp.text().await.expect("body");
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
 
 struct People {
     kent: User,

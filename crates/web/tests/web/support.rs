@@ -140,6 +140,51 @@ pub async fn sqlite_app() -> TestApp {
     TestApp::start(sqlite().await).await
 }
 
+/// A bearer token, or none.
+pub trait Bearer {
+    fn bearer(&self) -> Option<&str>;
+}
+
+impl<T: AsRef<str> + ?Sized> Bearer for &T {
+    fn bearer(&self) -> Option<&str> {
+        Some((*self).as_ref())
+    }
+}
+
+impl<T: AsRef<str> + ?Sized> Bearer for Option<&T> {
+    fn bearer(&self) -> Option<&str> {
+        self.map(AsRef::as_ref)
+    }
+}
+
+/// No bearer token: call the API anonymously.
+pub const ANON: Option<&str> = None;
+
+/// Call the JSON API as the holder of `token` (or anonymously with `None`):
+/// the status and the body as JSON (as a JSON string when it is not JSON).
+pub async fn call(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: impl Bearer,
+    body: Option<serde_json::Value>,
+) -> (StatusCode, serde_json::Value) {
+    let mut req = app.client().http.request(method, app.url(path));
+    if let Some(t) = token.bearer() {
+        req = req.bearer_auth(t);
+    }
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.expect("request");
+    let status = resp.status();
+    let text = resp.text().await.expect("body");
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+    )
+}
+
 /// A response read in full.
 pub struct Page {
     pub status: StatusCode,

@@ -2,36 +2,13 @@
 //! alerts each audience organisation once, visibility by audience, and
 //! validation, through both the pages and the API.
 
-use crate::support::{Client, TestApp, apps};
+use crate::support::call;
+use crate::support::{Client, apps};
 use openwarp_core::Role;
 use openwarp_matching::inventory::ItemFields;
 use openwarp_store::{AlertKind, DeliveryFilter, now};
 use reqwest::StatusCode;
-use serde_json::{Value, json};
-
-async fn call(
-    app: &TestApp,
-    method: reqwest::Method,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut req = app
-        .client()
-        .http
-        .request(method, app.url(path))
-        .bearer_auth(token);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let resp = req.send().await.expect("request");
-    let status = resp.status();
-    let text = resp.text().await.expect("body");
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
+use serde_json::json;
 
 fn fortios() -> ItemFields {
     ItemFields {
