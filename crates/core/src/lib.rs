@@ -12,6 +12,9 @@
 pub mod access;
 pub mod account;
 pub mod discussion;
+// Federation (issue 9)
+pub mod federation;
+// End of federation (issue 9)
 pub mod ids;
 pub mod incident;
 pub mod meeting;

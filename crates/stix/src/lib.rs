@@ -40,6 +40,10 @@
 //! id was checked. Every bundle we write contains the marking definitions its
 //! objects refer to.
 
+// Federation (issue 9)
+mod advisory;
+pub mod taxii;
+// End of federation (issue 9)
 mod id;
 mod incident;
 mod model;
@@ -49,6 +53,9 @@ pub mod testing;
 mod timestamp;
 pub mod tlp;
 
+// Federation (issue 9)
+pub use advisory::{AdvisoryExport, advisory_bundle, cve_ids, warp_identity_object};
+// End of federation (issue 9)
 pub use id::{OPENWARP_NAMESPACE, derived_id};
 pub use incident::{Edition, IncidentExport, WarpIdentity, incident_bundle, warp_identity_id};
 pub use model::{

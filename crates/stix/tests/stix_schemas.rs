@@ -131,6 +131,37 @@ fn advisory_objects_validate_against_the_stix_2_1_schemas() {
     assert_valid(&schemas, "advisory", &bundle);
 }
 
+// Federation (issue 9)
+#[test]
+fn warp_advisory_bundles_validate_against_the_stix_2_1_schemas() {
+    let Some(stix) = stix_data() else { return };
+    let schemas = Schemas::load(&stix);
+    for tlp in [TlpLabel::Clear, TlpLabel::Green, TlpLabel::Amber] {
+        for cves in [
+            vec![],
+            vec!["CVE-2024-21762".to_owned(), "CVE-2024-3400".to_owned()],
+        ] {
+            let bundle = openwarp_stix::advisory_bundle(&openwarp_stix::AdvisoryExport {
+                key: "7".to_owned(),
+                title: "FortiOS SSL-VPN flaw exploited in UK councils".to_owned(),
+                description: "Upgrade FortiOS to 7.4.3 today.".to_owned(),
+                created: Utc.with_ymd_and_hms(2024, 3, 1, 9, 30, 0).unwrap(),
+                modified: Utc.timestamp_millis_opt(1_709_391_600_123).unwrap(),
+                published: Utc.timestamp_millis_opt(1_709_391_600_123).unwrap(),
+                tlp,
+                warp: export(tlp, false).warp,
+                cves: cves.clone(),
+                links: vec![(
+                    "Fortinet PSIRT".to_owned(),
+                    "https://www.fortiguard.com/psirt/FG-IR-24-015".to_owned(),
+                )],
+            });
+            assert_valid(&schemas, &format!("advisory {tlp} {cves:?}"), &bundle);
+        }
+    }
+}
+// End of federation (issue 9)
+
 #[test]
 fn the_validator_is_not_vacuous() {
     let Some(stix) = stix_data() else { return };
