@@ -11,6 +11,9 @@
 
 pub mod access;
 pub mod account;
+// Assessments (issue 8)
+pub mod assessment;
+// End of assessments (issue 8)
 pub mod discussion;
 // Federation (issue 9)
 pub mod federation;
