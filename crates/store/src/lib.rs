@@ -21,6 +21,9 @@
 mod advisories;
 mod alert_status;
 mod alerts;
+// Assessments (issue 8)
+mod assessments;
+// End of assessments (issue 8)
 mod audit;
 mod auth;
 mod cpe_dictionary;
@@ -51,6 +54,11 @@ pub use alerts::{
     DeliveryFilter, DeliveryJob, DeliveryRow, DeliveryStatus, DigestPayload, NewAlert, NewWebhook,
     Recipient, SourceLink, Subscription, Webhook, WebhookFormat,
 };
+// Assessments (issue 8)
+pub use assessments::{
+    AssessedMember, RegionSubmission, StoredFramework, Submission, SubmitError, WorkingCopy,
+};
+// End of assessments (issue 8)
 pub use audit::{AuditEntry, AuditRecord};
 pub use auth::{ApiToken, LoginFailures, Session, TokenUse};
 pub use discussion::{DiscussionError, DiscussionSettings, Post, Thread, ThreadWithPosts, Topic};

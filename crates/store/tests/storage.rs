@@ -1898,3 +1898,7 @@ mod discussion;
 
 #[path = "storage_parts/news.rs"]
 mod news;
+// Assessments (issue 8)
+#[path = "storage_parts/assessments.rs"]
+mod assessments;
+// End of assessments (issue 8)
