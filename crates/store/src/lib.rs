@@ -31,6 +31,9 @@ pub mod crypto;
 mod discussion;
 mod exposures;
 mod feeds;
+// Federation (issue 9)
+mod federation;
+// End of federation (issue 9)
 mod incident_attachments;
 mod incidents;
 mod inventory;
@@ -64,6 +67,12 @@ pub use auth::{ApiToken, LoginFailures, Session, TokenUse};
 pub use discussion::{DiscussionError, DiscussionSettings, Post, Thread, ThreadWithPosts, Topic};
 pub use exposures::{AdvisoryExposure, Exposure, ExposureEvent, ExposureFilter, MatchCounts};
 pub use feeds::{FeedOutcome, FeedRunCounts, FeedState, FeedSuccess};
+// Federation (issue 9)
+pub use federation::{
+    NewPartnerObject, OutboundObject, PartnerExposureLink, PartnerObject, Peer, PeerPoll, Served,
+    TaxiiRow,
+};
+// End of federation (issue 9)
 pub use incident_attachments::{AttachmentFile, IncidentAttachment, NewAttachment};
 pub use incidents::{
     Incident, IncidentAccess, IncidentEvent, IncidentFilter, SharedVersion, SupplierWarning,

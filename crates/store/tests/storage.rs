@@ -1902,3 +1902,8 @@ mod news;
 #[path = "storage_parts/assessments.rs"]
 mod assessments;
 // End of assessments (issue 8)
+
+// Federation (issue 9)
+#[path = "storage_parts/federation.rs"]
+mod federation;
+// End of federation (issue 9)
