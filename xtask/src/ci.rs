@@ -3,14 +3,16 @@
 //! Steps run in order and the first failure stops the run: formatting check,
 //! clippy, provisioning of PostgreSQL, Chromium + ChromeDriver and aiosmtpd
 //! (a real SMTP server, in a Python venv), then
-//! `cargo test --workspace` pointed at them through environment variables.
-//! The PostgreSQL cluster is stopped and deleted afterwards in every case.
+//! `cargo test --workspace` pointed at them through environment variables,
+//! then a short bounded run of every fuzz target (`cargo xtask fuzz`).
+//! The PostgreSQL cluster is stopped and deleted after the tests in every case.
 
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
 use crate::chromium::Browser;
+use crate::fuzz;
 use crate::postgres::Cluster;
 use crate::smtp;
 use crate::util::{Apt, cargo, is_ci, run_inherit};
@@ -21,6 +23,10 @@ pub const ENV_POSTGRES_URL: &str = "OPENWARP_TEST_POSTGRES_URL";
 pub const ENV_CHROMEDRIVER: &str = "OPENWARP_TEST_CHROMEDRIVER";
 /// Path of the Chromium binary.
 pub const ENV_CHROMIUM: &str = "OPENWARP_TEST_CHROMIUM";
+
+/// How long each fuzz target runs in CI: long enough to catch shallow
+/// crashes on every commit; longer runs are `cargo xtask fuzz --seconds N`.
+const CI_FUZZ_SECONDS: u64 = 10;
 
 /// Command-line options of `cargo xtask ci`.
 #[derive(Debug, Default)]
@@ -127,6 +133,16 @@ fn run_steps(options: &Options, timings: &mut Timings) -> Result<()> {
         )
     })?;
     drop(cluster);
+    timings.step(
+        "fuzz",
+        "fuzz every parser (cargo-fuzz, 10 s per target)",
+        || {
+            fuzz::run(&fuzz::Options {
+                seconds: CI_FUZZ_SECONDS,
+                targets: fuzz::all_targets(),
+            })
+        },
+    )?;
     Ok(())
 }
 

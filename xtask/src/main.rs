@@ -14,6 +14,10 @@
 //!   `OPENWARP_TEST_CHROMIUM` environment variables, and a Python venv with
 //!   aiosmtpd (a real SMTP server for the alert tests), named by
 //!   `OPENWARP_TEST_SMTP_PYTHON`.
+//! * `fuzz [--seconds N] [TARGET...]`: build the cargo-fuzz targets in
+//!   `fuzz/` and run each (or the named ones) for N seconds (default 20),
+//!   seeded from the real samples; a crash fails and says how to keep it as
+//!   a regression test.
 //! * `postgres`: start a throwaway PostgreSQL cluster, print its URL and keep
 //!   it running until Enter is pressed (or stdin closes).
 //! * `smtp-deps`: install (if needed, in `target/xtask-venv`) and check
@@ -23,6 +27,7 @@
 
 mod chromium;
 mod ci;
+mod fuzz;
 mod postgres;
 mod smtp;
 mod util;
@@ -39,6 +44,10 @@ commands:
                   run the full CI pipeline: fmt check, clippy, and tests against a
                   throwaway PostgreSQL cluster and Chromium/ChromeDriver
                   (the --no-* flags skip provisioning; refused when CI=true)
+  fuzz [--seconds N] [TARGET...]
+                  fuzz every parser (or the named targets) for N seconds each
+                  (default 20) with cargo-fuzz on nightly; corpus seeded from
+                  the real samples
   postgres        start a throwaway PostgreSQL cluster, print its URL and keep it
                   running until Enter is pressed
   browser-deps    install/check Chromium and ChromeDriver and print their versions
@@ -64,6 +73,7 @@ fn run(args: &[String]) -> Result<()> {
     };
     match command.as_str() {
         "ci" => ci::run(&ci::Options::parse(rest)?),
+        "fuzz" => fuzz::run(&fuzz::Options::parse(rest)?),
         "postgres" => {
             no_extra_args(command, rest)?;
             postgres::run_interactive()
