@@ -13,6 +13,9 @@ mod auth;
 mod error;
 mod pages;
 mod stix_export;
+// Federation (issue 9)
+pub mod taxii;
+// End of federation (issue 9)
 
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
@@ -356,6 +359,9 @@ pub fn router(store: Store, config: WebConfig) -> axum::Router {
     let small = axum::Router::new()
         .merge(pages)
         .nest("/api/v1", api::routes())
+        // Federation (issue 9)
+        .merge(taxii::routes())
+        // End of federation (issue 9)
         .route("/static/style.css", get(pages::stylesheet))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))

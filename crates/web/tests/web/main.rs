@@ -18,3 +18,6 @@ mod pages;
 mod polls;
 mod support;
 mod warp_advisories;
+// Federation (issue 9)
+mod taxii;
+// End of federation (issue 9)
