@@ -62,7 +62,7 @@ pub use assessments::{
     AssessedMember, RegionSubmission, StoredFramework, Submission, SubmitError, WorkingCopy,
 };
 // End of assessments (issue 8)
-pub use audit::{AuditEntry, AuditRecord};
+pub use audit::{AuditEntry, AuditFilter, AuditRecord, ChainBreak, ChainCheck, GENESIS_HASH, entry_hash};
 pub use auth::{ApiToken, LoginFailures, Session, TokenUse};
 pub use discussion::{DiscussionError, DiscussionSettings, Post, Thread, ThreadWithPosts, Topic};
 pub use exposures::{AdvisoryExposure, Exposure, ExposureEvent, ExposureFilter, MatchCounts};
@@ -237,6 +237,7 @@ impl Store {
             Db::Sqlite(p) => sqlx::migrate!("./migrations/sqlite").run(p).await?,
             Db::Postgres(p) => sqlx::migrate!("./migrations/postgres").run(p).await?,
         }
+        self.chain_audit_backlog().await?;
         Ok(())
     }
 

@@ -1898,6 +1898,9 @@ mod discussion;
 
 #[path = "storage_parts/news.rs"]
 mod news;
+
+#[path = "storage_parts/audit.rs"]
+mod audit;
 // Assessments (issue 8)
 #[path = "storage_parts/assessments.rs"]
 mod assessments;

@@ -196,6 +196,8 @@ pub fn router(store: Store, config: WebConfig) -> axum::Router {
         .route("/operators", get(operator::operators))
         .route("/operators/invitations", post(operator::invite_operator))
         .route("/audit", get(operator::audit))
+        .route("/audit/verify", get(operator::verify_audit))
+        .route("/audit.csv", get(operator::audit_csv))
         // Alerts (issue 5)
         .route(
             "/account/alerts",

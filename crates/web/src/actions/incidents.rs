@@ -192,6 +192,15 @@ pub async fn read(
 ) -> Result<Seen, AppError> {
     let seen = visible(state, &user.actor(), public_id).await?;
     log_read(state, &seen, user, "read", ip).await?;
+    audit(
+        state,
+        user,
+        "incident.read",
+        &seen.incident,
+        json!({ "view": view_name(seen.view) }),
+        ip,
+    )
+    .await;
     Ok(seen)
 }
 

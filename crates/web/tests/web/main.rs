@@ -8,6 +8,7 @@
 mod advisories;
 mod alerts;
 mod api;
+mod audit;
 mod browser;
 mod discussion;
 mod exposure;
