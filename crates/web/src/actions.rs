@@ -3,6 +3,9 @@
 //! store and writes the audit log, so neither front end can forget a step.
 
 pub mod alerts;
+// Assessments (issue 8)
+pub mod assessments;
+// End of assessments (issue 8)
 pub mod discussion;
 pub mod exposures;
 pub mod incidents;

@@ -324,6 +324,38 @@ pub fn router(store: Store, config: WebConfig) -> axum::Router {
             post(pages::incidents::delete_attachment),
         )
         // End of incidents (issue 6)
+        // Assessments (issue 8)
+        .route("/assessments", get(pages::assessments::index))
+        .route("/assessments/{fw}/region", get(pages::assessments::region))
+        .route(
+            "/assessments/{fw}/export.csv",
+            get(pages::assessments::export),
+        )
+        .route(
+            "/orgs/{org}/assessments/{fw}",
+            get(pages::assessments::overview),
+        )
+        .route(
+            "/orgs/{org}/assessments/{fw}/sections/{principle}",
+            get(pages::assessments::section).post(pages::assessments::save_section),
+        )
+        .route(
+            "/orgs/{org}/assessments/{fw}/submit",
+            post(pages::assessments::submit),
+        )
+        .route(
+            "/orgs/{org}/assessments/{fw}/results",
+            get(pages::assessments::latest),
+        )
+        .route(
+            "/orgs/{org}/assessments/{fw}/submissions/{id}",
+            get(pages::assessments::results),
+        )
+        .route(
+            "/orgs/{org}/assessments/{fw}/submissions/{id}/print",
+            get(pages::assessments::print),
+        )
+        // End of assessments (issue 8)
         // Meetings (issue 7)
         .route(
             "/meetings",

@@ -5,6 +5,9 @@
 
 mod advisories;
 mod alerts;
+// Assessments (issue 8)
+mod assessments;
+// End of assessments (issue 8)
 mod discussion;
 mod exposures;
 mod incidents;
@@ -98,6 +101,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
           incidents::put_lessons, incidents::get_timeline, incidents::get_audit, incidents::get_stix,
           incidents::list_attachments, incidents::upload_attachment, incidents::get_attachment,
           incidents::delete_attachment,
+          // Assessments (issue 8)
+          assessments::list_frameworks, assessments::get_framework, assessments::get_working_copy,
+          assessments::put_answers, assessments::submit, assessments::list_submissions,
+          assessments::get_results, assessments::get_region, assessments::export,
+          // End of assessments (issue 8)
           // Meetings (issue 7)
           meetings::list_meetings, meetings::create_meeting, meetings::get_meeting, meetings::update_meeting,
           meetings::add_agenda_item, meetings::delete_agenda_item, meetings::rsvp, meetings::list_rsvps,
@@ -123,6 +131,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             and who read what"),
          (name = "meetings", description = "Members' meetings: agenda, RSVPs within capacity, attendance, minutes (members only, with a TLP label), \
             the public outline of discussions, and iCalendar export"),
+         // Assessments (issue 8)
+         (name = "assessments", description = "Cyber security self-assessment against a framework kept as data (the shipped one follows the NCSC CAF's structure): \
+            a member's users save answers and evidence notes over several sittings, its lead submits; results with strengths, risks, \
+            change and a regional benchmark shown only from 5 organisations; operators see coverage, a heat map and the support ranking, and export CSV"),
+         // End of assessments (issue 8)
          (name = "news", description = "News from the WARP's operators and the library of useful links and guidance documents \
             with tags: every signed-in user reads and searches, operators post and curate"))
 )]
@@ -330,6 +343,31 @@ pub fn routes() -> Router<AppState> {
             get(incidents::get_attachment).delete(incidents::delete_attachment),
         )
         // End of incidents (issue 6)
+        // Assessments (issue 8)
+        .route("/assessment-frameworks", get(assessments::list_frameworks))
+        .route(
+            "/assessment-frameworks/{fw}",
+            get(assessments::get_framework),
+        )
+        .route(
+            "/orgs/{org}/assessments/{fw}",
+            get(assessments::get_working_copy),
+        )
+        .route(
+            "/orgs/{org}/assessments/{fw}/answers",
+            put(assessments::put_answers),
+        )
+        .route(
+            "/orgs/{org}/assessments/{fw}/submissions",
+            get(assessments::list_submissions).post(assessments::submit),
+        )
+        .route(
+            "/orgs/{org}/assessments/{fw}/submissions/{id}",
+            get(assessments::get_results),
+        )
+        .route("/assessments/{fw}/region", get(assessments::get_region))
+        .route("/assessments/{fw}/export.csv", get(assessments::export))
+        // End of assessments (issue 8)
         // Meetings (issue 7)
         .route(
             "/meetings",

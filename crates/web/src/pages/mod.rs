@@ -4,6 +4,9 @@
 pub mod account;
 pub mod advisories;
 pub mod alerts;
+// Assessments (issue 8)
+pub mod assessments;
+// End of assessments (issue 8)
 pub mod dashboard;
 pub mod discussion;
 pub mod exposure;

@@ -9,6 +9,9 @@ mod advisories;
 mod alerts;
 mod api;
 mod audit;
+// Assessments (issue 8)
+mod assessments;
+// End of assessments (issue 8)
 mod browser;
 mod discussion;
 mod exposure;
