@@ -50,7 +50,25 @@ pub enum Command {
     /// Load the NVD Official CPE Dictionary (CPE 2.3 XML; plain, .gz or .xz)
     /// so inventory suggestions include products no advisory names yet.
     CpeDictionary(CpeDictionaryArgs),
+    // Assessments (issue 8)
+    /// Check a self-assessment framework file (TOML) and install it, so
+    /// members can take it; a bad file is refused with its line and reason.
+    AssessmentFramework(AssessmentFrameworkArgs),
+    // End of assessments (issue 8)
 }
+// Assessments (issue 8)
+#[derive(Debug, Args)]
+pub struct AssessmentFrameworkArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Only check the file; do not install it (no database needed).
+    #[arg(long)]
+    pub check: bool,
+    /// The framework file, e.g. frameworks/my-framework.toml.
+    #[arg(value_name = "PATH")]
+    pub path: PathBuf,
+}
+// End of assessments (issue 8)
 
 #[derive(Debug, Args)]
 pub struct CpeDictionaryArgs {

@@ -647,6 +647,16 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<()> {
             "Started the demo discussion: topics PSN, Cloud, GDPR and Incidents ({posts} posts)."
         );
     }
+    // Assessments (issue 8)
+    let assessments = seed_assessments(&store)
+        .await
+        .context("seeding the demo self-assessments")?;
+    if assessments > 0 {
+        println!(
+            "Submitted {assessments} self-assessments over the past year (the regional benchmark shows; Kent has one to finish)."
+        );
+    }
+    // End of assessments (issue 8)
     let meetings = seed_meetings(&store)
         .await
         .context("seeding the demo meetings")?;
@@ -1717,6 +1727,121 @@ fn banner(url: &str, database_url: &str) -> String {
     text
 }
 
+// Assessments (issue 8)
+/// A number in `0..1000` from `text`, the same on every run (FNV-1a): the
+/// demo's answers look varied but are reproducible.
+fn demo_roll(text: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h % 1000
+}
+
+/// A year of self-assessments: most members submitted about eleven and
+/// about four months ago, improving in between; a few submitted only once,
+/// more than a year ago (overdue), and a few never did — enough
+/// organisations for the regional benchmark to show. Kent's working copy
+/// has moved on since its last submission with three questions still to
+/// answer, so its lead can complete and submit one. Idempotent: does
+/// nothing if any member has submitted. Returns the submissions made.
+pub async fn seed_assessments(store: &Store) -> anyhow::Result<usize> {
+    use openwarp_core::assessment::framework::{SHIPPED_FILE, SHIPPED_SOURCE};
+    use openwarp_core::assessment::{Answer, Answers, Framework, Grade};
+    let framework = Framework::shipped().map_err(|e| anyhow::anyhow!("{e}"))?;
+    if !store.region_submissions(&framework.id).await?.is_empty() {
+        return Ok(0);
+    }
+    let now = openwarp_store::now();
+    let answers = |org: &str, maturity: u64, round: u64| -> Answers {
+        framework
+            .questions()
+            .map(|p| {
+                let roll = demo_roll(&format!("{org}/{}/{round}", p.question.id));
+                let bar = maturity + 120 * round;
+                let grade = if roll + 150 < bar {
+                    Grade::Achieved
+                } else if roll < bar + 150 {
+                    Grade::PartiallyAchieved
+                } else {
+                    Grade::NotAchieved
+                };
+                let evidence = if p.question.governance && grade != Grade::NotAchieved {
+                    "Recorded in the constitution and the annual governance statement.".to_string()
+                } else {
+                    String::new()
+                };
+                (
+                    p.question.id.clone(),
+                    Answer {
+                        grade: Some(grade),
+                        evidence,
+                    },
+                )
+            })
+            .collect()
+    };
+    let mut made = 0;
+    for (i, org) in ORGS.iter().enumerate() {
+        // Rounds as days ago; none for those who never submitted.
+        let rounds: &[i64] = match i % 7 {
+            3 => &[],
+            5 => &[450],
+            1 => &[240],
+            _ => &[330, 120],
+        };
+        if rounds.is_empty() {
+            continue;
+        }
+        let Some(o) = store.find_org_by_name(org.name).await? else {
+            continue;
+        };
+        let lead = store
+            .find_user_by_email(&format!("lead@{}", org.domain))
+            .await?
+            .map(|u| u.user)
+            .with_context(|| format!("the demo lead of {} is missing", org.name))?;
+        let maturity = 250 + demo_roll(org.name) % 450;
+        for (round, days) in rounds.iter().enumerate() {
+            let at = now - Duration::days(*days);
+            store
+                .save_assessment_answers(
+                    o.id,
+                    &framework.id,
+                    &answers(org.name, maturity, round as u64),
+                    lead.id,
+                    at,
+                )
+                .await?;
+            store
+                .submit_assessment(o.id, &framework, SHIPPED_FILE, SHIPPED_SOURCE, lead.id, at)
+                .await
+                .map_err(|e| anyhow::anyhow!("demo assessment for {}: {e}", org.name))?;
+            made += 1;
+        }
+        if i == 0 {
+            // Kent has started this year's: better, but three questions to go.
+            let mut next = answers(org.name, maturity, rounds.len() as u64);
+            for q in ["D1.b.1", "D1.c.1", "D2.a.1"] {
+                if let Some(a) = next.get_mut(q) {
+                    a.grade = None;
+                }
+            }
+            store
+                .save_assessment_answers(
+                    o.id,
+                    &framework.id,
+                    &next,
+                    lead.id,
+                    now - Duration::days(2),
+                )
+                .await?;
+        }
+    }
+    Ok(made)
+}
+// End of assessments (issue 8)
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -2254,6 +2379,52 @@ mod tests {
         assert!(r.answers.iter().all(|a| a.name.is_some()));
     }
 
+    // Assessments (issue 8)
+    #[tokio::test]
+    async fn the_demo_has_a_year_of_assessments_and_a_regional_benchmark() {
+        use openwarp_core::assessment::{Coverage, MIN_ORGS, unanswered};
+        let db = openwarp_store::testing::sqlite().await;
+        let store = &db.store;
+        seed(store, today()).await.expect("seed");
+        let made = seed_assessments(store).await.expect("assessments");
+        assert!(made > 30, "{made}");
+        assert_eq!(seed_assessments(store).await.expect("again"), 0);
+        let region = store
+            .region_submissions("council-caf")
+            .await
+            .expect("region");
+        assert!(region.len() >= MIN_ORGS, "{}", region.len());
+        let today = openwarp_store::now().date_naive();
+        let coverage: Vec<Coverage> = region
+            .iter()
+            .map(|r| Coverage::of(Some(r.submitted_at.date_naive()), today))
+            .collect();
+        assert!(coverage.contains(&Coverage::Current));
+        assert!(coverage.contains(&Coverage::Overdue));
+        assert!(region.len() < ORGS.len(), "some never submitted");
+        // Scores differ between members, and improve between rounds.
+        let f = openwarp_core::assessment::Framework::shipped().expect("framework");
+        let overall: HashSet<u32> = region
+            .iter()
+            .map(|r| {
+                openwarp_core::assessment::score(&f, &r.answers)
+                    .overall
+                    .rounded()
+            })
+            .collect();
+        assert!(overall.len() > 5, "{overall:?}");
+        let kent = store
+            .find_org_by_name("Kent County Council")
+            .await
+            .expect("find")
+            .expect("kent");
+        let copy = store
+            .assessment_answers(kent.id, "council-caf")
+            .await
+            .expect("copy");
+        assert_eq!(unanswered(&f, &copy.answers).len(), 3);
+    }
+    // End of assessments (issue 8)
     #[tokio::test]
     async fn the_demo_has_discussion_topics_and_threads_seeded_once() {
         let db = openwarp_store::testing::sqlite().await;

@@ -6,6 +6,9 @@
 //! (`openwarp-web`, `openwarp-store`, `openwarp-core`) takes plain values.
 
 mod admin;
+// Assessments (issue 8)
+mod assessment_framework;
+// End of assessments (issue 8)
 mod bench;
 mod bench_alerts;
 mod bench_match;
@@ -70,6 +73,14 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::BenchParse(args) => bench::parse(&args),
         Command::BenchMatch(args) => bench_match::run(&args).await,
         Command::BenchAlerts(args) => bench_alerts::run(&args).await,
+        // Assessments (issue 8)
+        Command::AssessmentFramework(args) if args.check => {
+            assessment_framework::run(None, &args).await
+        }
+        Command::AssessmentFramework(args) => {
+            assessment_framework::run(Some(&configure(&args.config)?), &args).await
+        }
+        // End of assessments (issue 8)
         Command::CpeDictionary(args) => cpe_dictionary::run(&configure(&args.config)?, &args).await,
     }
 }
