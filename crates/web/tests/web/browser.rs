@@ -946,3 +946,197 @@ async fn a_member_replies_to_a_thread_and_sees_it_rendered() {
     assert_ne!(c.title().await.expect("title"), "pwned");
     c.close().await.expect("close");
 }
+
+// Assessments (issue 8)
+/// Issue 8's walk-through: four other councils have submitted; Kent's lead
+/// finds the self-assessment from the menu, answers the last section,
+/// submits, and reads the results with the chart and the regional benchmark
+/// (five organisations now) and the printable report; an operator, in
+/// another browser, sees the members most in need of support.
+#[tokio::test]
+async fn a_lead_completes_and_submits_an_assessment_and_the_operator_sees_who_needs_support() {
+    use openwarp_core::assessment::framework::{SHIPPED_FILE, SHIPPED_SOURCE};
+    use openwarp_core::assessment::{Answer, Answers, Framework, Grade};
+    let Some(driver) = driver() else { return };
+    let app = sqlite_app().await;
+    let f = Framework::shipped().expect("framework");
+    let graded = |g: Grade, skip: &str| -> Answers {
+        f.questions()
+            .filter(|p| p.principle.id != skip)
+            .map(|p| {
+                (
+                    p.question.id.clone(),
+                    Answer {
+                        grade: Some(g),
+                        evidence: String::new(),
+                    },
+                )
+            })
+            .collect()
+    };
+    let now = openwarp_store::now();
+    for (name, domain, grade) in [
+        ("Ashford Borough Council", "ashford.gov.uk", Grade::Achieved),
+        ("Dover District Council", "dover.gov.uk", Grade::NotAchieved),
+        ("Medway Council", "medway.gov.uk", Grade::PartiallyAchieved),
+        ("Surrey County Council", "surreycc.gov.uk", Grade::Achieved),
+    ] {
+        let org = app.org(name, "district_borough", true).await;
+        let lead = app
+            .user(&format!("lead@{domain}"), Role::MemberLead, Some(org.id))
+            .await;
+        app.store
+            .save_assessment_answers(org.id, &f.id, &graded(grade, ""), lead.id, now)
+            .await
+            .expect("answers");
+        app.store
+            .submit_assessment(org.id, &f, SHIPPED_FILE, SHIPPED_SOURCE, lead.id, now)
+            .await
+            .expect("submit");
+    }
+    app.org("Swale Borough Council", "district_borough", true)
+        .await;
+    let kent = app.org("Kent County Council", "county", true).await;
+    let kate = app
+        .user("lead@kent.gov.uk", Role::MemberLead, Some(kent.id))
+        .await;
+    // Earlier sittings did everything but D2.
+    app.store
+        .save_assessment_answers(
+            kent.id,
+            &f.id,
+            &graded(Grade::PartiallyAchieved, "D2"),
+            kate.id,
+            now,
+        )
+        .await
+        .expect("earlier sittings");
+    app.user("op@warp.example", Role::Operator, None).await;
+
+    let c = browser(&driver, "lead").await;
+    c.goto(&app.url("/login")).await.expect("open");
+    fill(&c, "email", "lead@kent.gov.uk").await;
+    fill(&c, "password", PASSWORD).await;
+    submit(&c, "/login").await;
+    expect_heading(&c, "Dashboard").await;
+    for link in ["Self-assessment", "Your assessment"] {
+        c.find(Locator::LinkText(link))
+            .await
+            .unwrap_or_else(|e| panic!("{link}: {e}"))
+            .click()
+            .await
+            .expect("click");
+    }
+    expect_heading(&c, &f.title).await;
+    assert!(c.source().await.expect("source").contains("37 of 39"));
+    c.find(Locator::LinkText("D2 Lessons learned"))
+        .await
+        .expect("section link")
+        .click()
+        .await
+        .expect("click");
+    expect_heading(&c, "D2 Lessons learned").await;
+    for id in ["grade_D2.a.1_achieved", "grade_D2.b.1_partially_achieved"] {
+        c.find(Locator::Css(&format!("input[id=\"{id}\"]")))
+            .await
+            .unwrap_or_else(|e| panic!("{id}: {e}"))
+            .click()
+            .await
+            .expect("choose");
+    }
+    c.find(Locator::Css("textarea[id=\"evidence_D2.a.1\"]"))
+        .await
+        .expect("notes")
+        .send_keys("Post-incident reviews minuted at the information governance board")
+        .await
+        .expect("type");
+    c.find(Locator::Css("button[name=then][value=next]"))
+        .await
+        .expect("save and finish")
+        .click()
+        .await
+        .expect("click");
+    expect_heading(&c, &f.title).await;
+    let page = c.source().await.expect("source");
+    assert!(page.contains("Your answers have been saved."), "{page}");
+    assert!(page.contains("39 of 39"), "{page}");
+    submit(
+        &c,
+        &format!("/orgs/{}/assessments/{}/submit", kent.id.0, f.id),
+    )
+    .await;
+    expect_heading(&c, "Self-assessment results").await;
+    wait_for(&c, "svg.chart line.median").await;
+    let page = c.source().await.expect("source");
+    assert!(
+        page.contains("The assessment has been submitted."),
+        "{page}"
+    );
+    assert!(
+        page.contains("from the latest submissions of 5 organisations"),
+        "{page}"
+    );
+    assert!(page.contains("<title id=\"principles-chart-title\">"));
+    assert!(page.contains("Risks and next steps"));
+    assert!(
+        !page.contains("Ashford") && !page.contains("Dover"),
+        "no other member named"
+    );
+    c.find(Locator::LinkText("Printable report"))
+        .await
+        .expect("print link")
+        .click()
+        .await
+        .expect("click");
+    expect_heading(&c, "Kent County Council: cyber security self-assessment").await;
+    assert!(
+        c.source()
+            .await
+            .expect("source")
+            .contains("Post-incident reviews minuted")
+    );
+
+    let op = browser(&driver, "operator").await;
+    op.goto(&app.url("/login")).await.expect("open");
+    fill(&op, "email", "op@warp.example").await;
+    fill(&op, "password", PASSWORD).await;
+    submit(&op, "/login").await;
+    expect_heading(&op, "Dashboard").await;
+    for link in ["Self-assessment", "Regional view and support"] {
+        op.find(Locator::LinkText(link))
+            .await
+            .unwrap_or_else(|e| panic!("{link}: {e}"))
+            .click()
+            .await
+            .expect("click");
+    }
+    expect_heading(&op, &format!("Regional view: {}", f.title)).await;
+    let ranking = op
+        .find(Locator::Css("ol.support-ranking"))
+        .await
+        .expect("ranking")
+        .text()
+        .await
+        .expect("text");
+    let dover = ranking
+        .find("Dover District Council")
+        .expect("Dover ranked");
+    let swale = ranking.find("Swale Borough Council").expect("Swale ranked");
+    let ashford = ranking
+        .find("Ashford Borough Council")
+        .expect("Ashford ranked");
+    assert!(dover < swale && swale < ashford, "{ranking}");
+    assert!(
+        ranking.contains("Has never submitted a self-assessment"),
+        "{ranking}"
+    );
+    let page = op.source().await.expect("source");
+    assert!(page.contains("Heat map of outcomes"));
+    assert!(
+        !page.contains("Post-incident reviews minuted"),
+        "evidence notes stay with the member"
+    );
+    op.close().await.expect("close operator");
+    c.close().await.expect("close lead");
+}
+// End of assessments (issue 8)
