@@ -47,6 +47,15 @@ pub enum Command {
     /// Measure alert fan-out: one P1 KEV update to thousands of named
     /// users (ingest to queued), and daily digests for hundreds of councils.
     BenchAlerts(BenchAlertsArgs),
+    /// Copy the database, consistently, while openwarp runs (SQLite: a
+    /// compact snapshot file; PostgreSQL: pg_dump's custom format).
+    Backup(BackupArgs),
+    /// Replace the database with a backup, after checking it (stop
+    /// `openwarp serve` first; the replaced SQLite file is kept beside it).
+    Restore(RestoreArgs),
+    /// The audit log: check its hash chain.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Load the NVD Official CPE Dictionary (CPE 2.3 XML; plain, .gz or .xz)
     /// so inventory suggestions include products no advisory names yet.
     CpeDictionary(CpeDictionaryArgs),
@@ -56,6 +65,7 @@ pub enum Command {
     AssessmentFramework(AssessmentFrameworkArgs),
     // End of assessments (issue 8)
 }
+
 // Assessments (issue 8)
 #[derive(Debug, Args)]
 pub struct AssessmentFrameworkArgs {
@@ -156,6 +166,31 @@ pub struct IngestArgs {
     /// compared with this baseline and alert as usual.
     #[arg(long)]
     pub baseline: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// The backup file to write (must not exist yet).
+    pub dest: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// The backup file to restore from.
+    pub source: PathBuf,
+    /// Replace the existing database (required when there is one).
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk the audit log's hash chain; exit status 1 when it is broken.
+    Verify(ConfigArgs),
 }
 
 /// Where to find the configuration file.

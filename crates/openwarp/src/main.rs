@@ -20,10 +20,11 @@ mod demo_estate;
 mod failure;
 mod ingest;
 mod logging;
+mod ops;
 mod serve;
 
 use clap::Parser;
-use cli::{Cli, Command, ConfigArgs, OrgCommand, UserCommand};
+use cli::{AuditCommand, Cli, Command, ConfigArgs, OrgCommand, UserCommand};
 use config::{Config, LogFormat};
 use std::process::ExitCode;
 
@@ -73,6 +74,9 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::BenchParse(args) => bench::parse(&args),
         Command::BenchMatch(args) => bench_match::run(&args).await,
         Command::BenchAlerts(args) => bench_alerts::run(&args).await,
+        Command::Backup(args) => ops::backup(&configure(&args.config)?, &args.dest).await,
+        Command::Restore(args) => ops::restore(&configure(&args.config)?, &args).await,
+        Command::Audit(AuditCommand::Verify(args)) => ops::verify_audit(&configure(&args)?).await,
         // Assessments (issue 8)
         Command::AssessmentFramework(args) if args.check => {
             assessment_framework::run(None, &args).await

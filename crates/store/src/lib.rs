@@ -26,6 +26,7 @@ mod assessments;
 // End of assessments (issue 8)
 mod audit;
 mod auth;
+mod backup;
 mod cpe_dictionary;
 pub mod crypto;
 mod discussion;
@@ -62,6 +63,7 @@ pub use assessments::{
     AssessedMember, RegionSubmission, StoredFramework, Submission, SubmitError, WorkingCopy,
 };
 // End of assessments (issue 8)
+pub use backup::{DatabaseFacts, RestoreRefused, inspect_sqlite_backup, latest_schema_version};
 pub use audit::{AuditEntry, AuditFilter, AuditRecord, ChainBreak, ChainCheck, GENESIS_HASH, entry_hash};
 pub use auth::{ApiToken, LoginFailures, Session, TokenUse};
 pub use discussion::{DiscussionError, DiscussionSettings, Post, Thread, ThreadWithPosts, Topic};
@@ -145,6 +147,9 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Asked of a backend that cannot do it (e.g. an SQLite backup of PostgreSQL).
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -20,6 +20,16 @@ pub struct TestDb {
 }
 
 impl TestDb {
+    /// A database that already exists (its file or server is the caller's
+    /// to clean up), for tests that need [`TestDb::text_rows`] on it.
+    pub fn existing(store: Store, url: &str) -> TestDb {
+        TestDb {
+            store,
+            url: url.to_string(),
+            _dir: None,
+        }
+    }
+
     pub fn backend(&self) -> Backend {
         self.store.backend()
     }
