@@ -131,11 +131,23 @@ pub async fn run(listener: TcpListener, store: Store, config: &Config) -> anyhow
             let _ = stopped.changed().await;
         }
     }));
+    // Federation (issue 9): poll peer WARPs' TAXII collections; a lease per
+    // peer keeps two instances from polling the same one.
+    let federation = tokio::spawn(openwarp_federation::run(store.clone(), {
+        let mut stopped = stop.subscribe();
+        async move {
+            let _ = stopped.changed().await;
+        }
+    }));
+    // End of federation (issue 9)
     let served = openwarp_web::serve(listener, store.clone(), config.web(), shutdown_signal())
         .await
         .context("serving HTTP");
     let _ = stop.send(());
     let _ = feeds.await;
+    // Federation (issue 9)
+    let _ = federation.await;
+    // End of federation (issue 9)
     match alerts.await {
         Ok(Ok(())) => {}
         Ok(Err(error)) => tracing::error!(%error, "the alerts worker could not run"),

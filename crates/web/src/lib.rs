@@ -324,6 +324,39 @@ pub fn router(store: Store, config: WebConfig) -> axum::Router {
             post(pages::incidents::delete_attachment),
         )
         // End of incidents (issue 6)
+        // Federation (issue 9)
+        .route("/federation", get(pages::federation::index))
+        .route("/federation/peers", post(pages::federation::create))
+        .route(
+            "/federation/peers/{id}",
+            get(pages::federation::show).post(pages::federation::update),
+        )
+        .route(
+            "/federation/peers/{id}/enable",
+            post(pages::federation::enable),
+        )
+        .route(
+            "/federation/peers/{id}/disable",
+            post(pages::federation::disable),
+        )
+        .route(
+            "/federation/peers/{id}/token",
+            post(pages::federation::rotate_token),
+        )
+        .route(
+            "/federation/peers/{id}/poll",
+            post(pages::federation::poll_now),
+        )
+        .route(
+            "/federation/releases/{advisory}",
+            post(pages::federation::release),
+        )
+        .route("/partners", get(pages::federation::partners))
+        .route(
+            "/incidents/{id}/federation",
+            get(pages::federation::consent_form).post(pages::federation::consent),
+        )
+        // End of federation (issue 9)
         // Assessments (issue 8)
         .route("/assessments", get(pages::assessments::index))
         .route("/assessments/{fw}/region", get(pages::assessments::region))

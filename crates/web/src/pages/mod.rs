@@ -10,6 +10,9 @@ pub mod assessments;
 pub mod dashboard;
 pub mod discussion;
 pub mod exposure;
+// Federation (issue 9)
+pub mod federation;
+// End of federation (issue 9)
 pub mod incidents;
 pub mod inventory;
 pub mod meetings;

@@ -23,5 +23,6 @@ mod polls;
 mod support;
 mod warp_advisories;
 // Federation (issue 9)
+mod federation;
 mod taxii;
 // End of federation (issue 9)
