@@ -52,9 +52,17 @@ fn internal(e: FrameworkError) -> AppError {
     AppError::Internal(format!("framework: {e}"))
 }
 
+/// The shipped framework, read once per process (its file is compiled in
+/// and checked by core's tests, so the first read decides for good).
 fn shipped() -> Result<LoadedFramework, AppError> {
+    static SHIPPED: std::sync::OnceLock<Result<Framework, FrameworkError>> =
+        std::sync::OnceLock::new();
+    let framework = SHIPPED
+        .get_or_init(Framework::shipped)
+        .clone()
+        .map_err(internal)?;
     Ok(LoadedFramework {
-        framework: Framework::shipped().map_err(internal)?,
+        framework,
         file_name: SHIPPED_FILE.into(),
         source: SHIPPED_SOURCE.into(),
     })
