@@ -302,6 +302,10 @@ struct DetailPage {
     statuses: Vec<(&'static str, &'static str)>,
     selected: String,
     note: String,
+    // Federation (issue 9)
+    /// What partner WARPs shared about this vulnerability, as the reader may see.
+    partners: Vec<super::federation::PartnerView>,
+    // End of federation (issue 9)
 }
 
 fn status_labels(field: &str) -> Option<&'static str> {
@@ -329,6 +333,9 @@ async fn detail_page(
         None => (x.status.as_str().to_string(), String::new()),
     };
     let list_heading = heading(session, &org);
+    // Federation (issue 9)
+    let partners = super::federation::about_cve(state, &actor, &x.vuln_id).await?;
+    // End of federation (issue 9)
     let view = DetailView {
         row: ExposureRow::new(&x),
         title: x.title.clone(),
@@ -379,6 +386,9 @@ async fn detail_page(
             .collect(),
         selected,
         note,
+        // Federation (issue 9)
+        partners,
+        // End of federation (issue 9)
     })
 }
 

@@ -666,6 +666,24 @@ fn partner_view(o: &openwarp_store::PartnerObject) -> PartnerView {
     }
 }
 
+/// What partner WARPs shared naming `cve` (their advisories, incidents,
+/// lessons and indicators, not the bare vulnerability objects), as `actor`
+/// may read it: shown on an exposure to that CVE.
+pub async fn about_cve(
+    state: &AppState,
+    actor: &openwarp_core::Actor,
+    cve: &str,
+) -> Result<Vec<PartnerView>, AppError> {
+    Ok(state
+        .store
+        .partner_objects_for_cve(cve)
+        .await?
+        .iter()
+        .filter(|o| o.stix_type != "vulnerability" && member_may_read(actor, o.tlp))
+        .map(partner_view)
+        .collect())
+}
+
 /// A partner object about one of the member's exposures.
 pub struct ExposureLinkView {
     pub object: PartnerView,

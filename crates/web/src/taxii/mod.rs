@@ -216,15 +216,16 @@ async fn peer(state: &AppState, headers: &HeaderMap) -> Result<Peer> {
     Ok(peer)
 }
 
-/// This WARP's key, from which collection ids are derived.
-fn warp_key(state: &AppState) -> String {
-    crate::stix_export::warp_identity(&state.config.public_url, &state.config.warp_name).key
-}
-
 /// A collection's TAXII id: a UUID derived from this WARP's address and the
 /// collection, so it is stable and differs between WARPs.
 pub fn collection_id(state: &AppState, c: Collection) -> String {
-    let id = derived_id("x-taxii-collection", &[&warp_key(state), c.key()]);
+    collection_id_at(&state.config.public_url, &state.config.warp_name, c)
+}
+
+/// [`collection_id`] for a WARP at `public_url` (the demo's banner prints it).
+pub fn collection_id_at(public_url: &str, warp_name: &str, c: Collection) -> String {
+    let key = crate::stix_export::warp_identity(public_url, warp_name).key;
+    let id = derived_id("x-taxii-collection", &[&key, c.key()]);
     id.split_once("--")
         .map(|(_, uuid)| uuid.to_owned())
         .unwrap_or(id)

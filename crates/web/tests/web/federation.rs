@@ -199,6 +199,12 @@ async fn what_a_shares_reaches_b_with_provenance_once_and_nothing_more() {
             page.body
         );
         assert!(!page.contains("STRICT"));
+        // …and on that exposure's own page.
+        let href = crate::support::value_after(&page.body, "names <a href=\"").unwrap();
+        let exposure = member.get(&href).await;
+        assert_eq!(exposure.status, StatusCode::OK, "{href}");
+        assert!(exposure.contains("From partner WARPs"), "{}", exposure.body);
+        assert!(exposure.contains("Log4Shell still exploited in council payroll systems"));
 
         // A restart: a new client run resumes after what it has, so nothing
         // is served again or stored twice.
