@@ -32,6 +32,9 @@ pub struct Config {
     pub public_url: String,
     pub secure_cookies: bool,
     pub trust_proxy_headers: bool,
+    /// Bearer token Prometheus presents at `/metrics`; without one only
+    /// the machine itself (a loopback address) may scrape.
+    pub metrics_token: Option<String>,
     pub log_format: LogFormat,
     pub warp: WarpSection,
     pub fees: FeeSchedule,
@@ -114,6 +117,7 @@ impl Default for Config {
             public_url: "http://127.0.0.1:8080".into(),
             secure_cookies: false,
             trust_proxy_headers: false,
+            metrics_token: None,
             log_format: LogFormat::Text,
             warp: WarpSection::default(),
             fees: FeeSchedule::default(),
@@ -293,6 +297,7 @@ impl Config {
             fees: self.fees.clone(),
             secure_cookies: self.secure_cookies,
             trust_proxy_headers: self.trust_proxy_headers,
+            metrics_token: self.metrics_token.clone(),
             session_idle_minutes: self.sessions.idle_minutes,
             invitation_days: self.sessions.invitation_days,
             reset_hours: self.sessions.reset_hours,

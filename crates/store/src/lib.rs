@@ -41,6 +41,7 @@ mod inventory;
 mod invitations;
 mod meetings;
 mod news;
+mod ops_status;
 mod orgs;
 mod polls;
 mod users;
@@ -83,6 +84,7 @@ pub use inventory::{AddedItems, ProductName, StoredItem, Supplier, SupplierUser}
 pub use invitations::{AcceptError, Invitation, InvitationState};
 pub use meetings::{AgendaItem, Attendee, Meeting, Minutes, Rsvp};
 pub use news::{Link, LinkFilter, NewsItem};
+pub use ops_status::OpsSnapshot;
 pub use orgs::Organisation;
 pub use polls::{Poll, PollAnswer, PollError, PollResults};
 pub use users::{NewUser, User, UserWithSecret};

@@ -11,6 +11,7 @@ pub mod api;
 mod audit;
 mod auth;
 mod error;
+mod metrics;
 mod pages;
 mod stix_export;
 // Federation (issue 9)
@@ -47,6 +48,8 @@ pub struct WebConfig {
     pub secure_cookies: bool,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
     pub trust_proxy_headers: bool,
+    /// Bearer token for `/metrics`; without one only loopback clients may scrape.
+    pub metrics_token: Option<String>,
     /// Sessions end after this many minutes without activity.
     pub session_idle_minutes: i64,
     /// Invitation links stay valid this many days.
@@ -64,6 +67,7 @@ impl Default for WebConfig {
             fees: FeeSchedule::default(),
             secure_cookies: false,
             trust_proxy_headers: false,
+            metrics_token: None,
             session_idle_minutes: 8 * 60,
             invitation_days: 7,
             reset_hours: 24,
@@ -76,6 +80,8 @@ impl Default for WebConfig {
 pub struct AppState {
     pub store: Store,
     pub config: Arc<WebConfig>,
+    /// This process's request counters and latencies.
+    pub metrics: Arc<metrics::HttpMetrics>,
 }
 
 /// The whole application as an axum router (pages, API, health checks).
@@ -83,6 +89,7 @@ pub fn router(store: Store, config: WebConfig) -> axum::Router {
     let state = AppState {
         store,
         config: Arc::new(config),
+        metrics: Arc::new(metrics::HttpMetrics::default()),
     };
     use pages::{
         account, advisories, dashboard, exposure, inventory, operator, orgs, session, suppliers,
@@ -430,6 +437,7 @@ pub fn router(store: Store, config: WebConfig) -> axum::Router {
         .merge(taxii::routes())
         // End of federation (issue 9)
         .route("/static/style.css", get(pages::stylesheet))
+        .route("/metrics", get(metrics::scrape))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -470,6 +478,10 @@ pub fn router(store: Store, config: WebConfig) -> axum::Router {
         .merge(small)
         .merge(uploads)
         .fallback(|| async { AppError::NotFound("page") })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .layer(axum::middleware::map_response(security_headers))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

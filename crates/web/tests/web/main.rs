@@ -17,6 +17,7 @@ mod discussion;
 mod exposure;
 mod incidents;
 mod meetings;
+mod metrics;
 mod news;
 mod pages;
 mod polls;

@@ -28,17 +28,23 @@ impl Drop for TestApp {
 
 impl TestApp {
     pub async fn start(db: TestDb) -> TestApp {
+        TestApp::start_with(db, |_| {}).await
+    }
+
+    /// Start with the test configuration changed by `adjust`.
+    pub async fn start_with(db: TestDb, adjust: impl FnOnce(&mut WebConfig)) -> TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let base = format!("http://{addr}");
-        let config = WebConfig {
+        let mut config = WebConfig {
             warp_name: "TESTWARP".into(),
             warp_region: "Test Region".into(),
             public_url: base.clone(),
             ..WebConfig::default()
         };
+        adjust(&mut config);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let store = db.store.clone();
         tokio::spawn(openwarp_web::serve(
