@@ -665,6 +665,25 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<()> {
             "Scheduled {meetings} meetings (two past, with outlines; the next with its agenda)."
         );
     }
+    // Federation (issue 9)
+    if crate::demo_federation::seed_federation(&store)
+        .await
+        .context("seeding the demo peer WARP")?
+    {
+        println!("Added a demo TAXII peer and let one shared incident leave the WARP.");
+    }
+    print!(
+        "{}",
+        crate::demo_federation::banner_lines(
+            config.base_url(),
+            &openwarp_web::taxii::collection_id_at(
+                config.base_url(),
+                &config.warp.name,
+                openwarp_core::federation::Collection::Partners,
+            ),
+        )
+    );
+    // End of federation (issue 9)
     println!("{}", banner(config.base_url(), &config.database_url));
     serve::run(listener, store, &config).await
 }

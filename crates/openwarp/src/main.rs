@@ -17,6 +17,9 @@ mod config;
 mod cpe_dictionary;
 mod demo;
 mod demo_estate;
+// Federation (issue 9)
+mod demo_federation;
+// End of federation (issue 9)
 mod failure;
 mod ingest;
 mod logging;

@@ -72,7 +72,7 @@ pub fn warp_identity_object(warp: &WarpIdentity) -> StixObject {
 
 /// The bundle for one advisory: the marking definitions it uses, the WARP's
 /// identity, one vulnerability per CVE and the report (`report_types`
-/// `vulnerability`) referring to them. The report carries the CVEs and the
+/// `vulnerability`, or `threat-report` when it names no CVE) referring to them. The report carries the CVEs and the
 /// links as external references too. Every object but the markings and the
 /// WARP carries the advisory's TLP marking and the WARP as author. Built
 /// from the same input, the bundle is the same, ids included.
@@ -141,7 +141,13 @@ pub fn advisory_bundle(input: &AdvisoryExport) -> Bundle {
         },
         name: input.title.clone(),
         description: Some(input.description.clone()).filter(|d| !d.trim().is_empty()),
-        report_types: vec!["vulnerability".to_owned()],
+        // About named vulnerabilities, or a warning of another kind
+        // (phishing, a campaign) with none.
+        report_types: vec![if cves.is_empty() {
+            "threat-report".to_owned()
+        } else {
+            "vulnerability".to_owned()
+        }],
         published: Timestamp(input.published),
         object_refs,
     }));
