@@ -760,6 +760,28 @@ next_step = "Do it."
             .get(&format!("/orgs/{org}/assessments/mini/sections/X1"))
             .await;
         assert!(page.contains("Is it done?"));
+        // Every route is in the OpenAPI document.
+        let (s, doc) = call(
+            &app,
+            Method::GET,
+            "/api/v1/openapi.json",
+            &m.lead_token,
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+        for path in [
+            "/api/v1/assessment-frameworks",
+            "/api/v1/assessment-frameworks/{fw}",
+            "/api/v1/orgs/{org}/assessments/{fw}",
+            "/api/v1/orgs/{org}/assessments/{fw}/answers",
+            "/api/v1/orgs/{org}/assessments/{fw}/submissions",
+            "/api/v1/orgs/{org}/assessments/{fw}/submissions/{id}",
+            "/api/v1/assessments/{fw}/region",
+            "/api/v1/assessments/{fw}/export.csv",
+        ] {
+            assert!(doc["paths"].get(path).is_some(), "{path} not documented");
+        }
         // An unknown framework: 404.
         let (s, _) = call(
             &app,
