@@ -64,6 +64,8 @@ pub struct FrameworkRow {
     pub version: String,
     pub description: String,
     pub questions: usize,
+    /// The member's latest submission, if any (members only).
+    pub latest: Option<i64>,
 }
 
 #[derive(Template)]
@@ -82,18 +84,26 @@ pub async fn index(
     SignedIn(session): SignedIn,
 ) -> Result<Response, AppError> {
     let frameworks = actions::frameworks(&state).await?;
+    let mut rows = Vec::new();
+    for f in &frameworks {
+        let latest = match session.user.org_id {
+            Some(org) => {
+                actions::latest_submission(&state, &session.user, org, &f.framework.id).await?
+            }
+            None => None,
+        };
+        rows.push(FrameworkRow {
+            id: f.framework.id.clone(),
+            title: f.framework.title.clone(),
+            version: f.framework.version.clone(),
+            description: f.framework.description.clone(),
+            questions: f.framework.question_count(),
+            latest,
+        });
+    }
     render(&IndexPage {
         layout: layout(&state, &session, "Cyber security self-assessment", None),
-        frameworks: frameworks
-            .iter()
-            .map(|f| FrameworkRow {
-                id: f.framework.id.clone(),
-                title: f.framework.title.clone(),
-                version: f.framework.version.clone(),
-                description: f.framework.description.clone(),
-                questions: f.framework.question_count(),
-            })
-            .collect(),
+        frameworks: rows,
         org: session.user.org_id.map(|o| o.0),
         is_operator: session.user.role == Role::Operator,
     })
