@@ -22,6 +22,7 @@ pub mod ids;
 pub mod incident;
 pub mod meeting;
 pub mod membership;
+pub mod mfa;
 pub mod news;
 pub mod poll;
 pub mod supplier;

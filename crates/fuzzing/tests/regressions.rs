@@ -16,7 +16,10 @@ fn every_kept_input_runs_through_its_target_without_a_panic() {
         if !dir.is_dir() {
             continue;
         }
-        let name = dir.file_name().and_then(|n| n.to_str()).expect("utf-8 name");
+        let name = dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("utf-8 name");
         let body = openwarp_fuzzing::target(name)
             .unwrap_or_else(|| panic!("regressions/{name} is not named after a fuzz target"));
         for file in std::fs::read_dir(&dir).expect("target folder") {

@@ -43,6 +43,11 @@ pub struct Config {
     pub feeds: Vec<openwarp_feeds::FeedSource>,
     /// Sending alerts by e-mail and webhook (`[alerts]`, `[alerts.smtp]`).
     pub alerts: AlertsSection,
+    /// `openwarp demo` only: operators may sign in without a second factor
+    /// (they can still set one up). Not a configuration key: production
+    /// always requires one of operators.
+    #[serde(skip)]
+    pub demo_operators_without_mfa: bool,
 }
 
 /// How log lines are written to standard error.
@@ -70,6 +75,8 @@ pub struct WarpSection {
 pub struct SessionSection {
     /// Sign users out after this many minutes without activity.
     pub idle_minutes: i64,
+    /// Sign users out this many hours after they signed in, however active.
+    pub absolute_hours: i64,
     /// Invitation links stay valid this many days.
     pub invitation_days: i64,
     /// Password-reset links stay valid this many hours.
@@ -124,6 +131,7 @@ impl Default for Config {
             sessions: SessionSection::default(),
             feeds: Vec::new(),
             alerts: AlertsSection::default(),
+            demo_operators_without_mfa: false,
         }
     }
 }
@@ -141,6 +149,7 @@ impl Default for SessionSection {
     fn default() -> Self {
         SessionSection {
             idle_minutes: 480,
+            absolute_hours: 12,
             invitation_days: 7,
             reset_hours: 24,
         }
@@ -222,6 +231,7 @@ impl Config {
         }
         let positive = [
             ("sessions.idle_minutes", self.sessions.idle_minutes),
+            ("sessions.absolute_hours", self.sessions.absolute_hours),
             ("sessions.invitation_days", self.sessions.invitation_days),
             ("sessions.reset_hours", self.sessions.reset_hours),
         ];
@@ -298,7 +308,9 @@ impl Config {
             secure_cookies: self.secure_cookies,
             trust_proxy_headers: self.trust_proxy_headers,
             metrics_token: self.metrics_token.clone(),
+            operators_need_mfa: !self.demo_operators_without_mfa,
             session_idle_minutes: self.sessions.idle_minutes,
+            session_absolute_hours: self.sessions.absolute_hours,
             invitation_days: self.sessions.invitation_days,
             reset_hours: self.sessions.reset_hours,
         }

@@ -16,6 +16,38 @@ pub struct Session {
     /// The synchronizer token every form of this session must echo back.
     pub csrf_token: String,
     pub expires_at: DateTime<Utc>,
+    /// How far sign-in got: only a `Full` session reaches the application.
+    pub stage: SessionStage,
+}
+
+/// How far a sign-in got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionStage {
+    /// Signed in.
+    Full,
+    /// The password was right; a one-time code is still owed.
+    Mfa,
+    /// The password was right; a second factor must be set up first.
+    Enrol,
+}
+
+impl SessionStage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionStage::Full => "full",
+            SessionStage::Mfa => "mfa",
+            SessionStage::Enrol => "enrol",
+        }
+    }
+
+    fn parse(s: &str) -> Result<SessionStage> {
+        match s {
+            "full" => Ok(SessionStage::Full),
+            "mfa" => Ok(SessionStage::Mfa),
+            "enrol" => Ok(SessionStage::Enrol),
+            other => Err(crate::corrupt(format!("session stage {other}"))),
+        }
+    }
 }
 
 /// An API token's metadata (the secret is shown once at creation).
@@ -51,32 +83,47 @@ struct SessionRow {
     session_id: i64,
     csrf_token: String,
     expires_at: DateTime<Utc>,
+    stage: String,
     #[sqlx(flatten)]
     user: UserRow,
 }
 
 impl Store {
-    /// Start a session for `user`, valid for `ttl` of inactivity. Returns
-    /// the cookie token (secret) and the session.
+    /// Start a signed-in session for `user`, valid for `ttl` of inactivity.
+    /// Returns the cookie token (secret) and the session.
     pub async fn create_session(
         &self,
         user: &User,
         now: DateTime<Utc>,
         ttl: Duration,
     ) -> Result<(String, Session)> {
+        self.create_session_at(user, now, ttl, SessionStage::Full)
+            .await
+    }
+
+    /// Start a session at `stage` (a sign-in that still owes a second factor
+    /// starts at `Mfa` or `Enrol`).
+    pub async fn create_session_at(
+        &self,
+        user: &User,
+        now: DateTime<Utc>,
+        ttl: Duration,
+        stage: SessionStage,
+    ) -> Result<(String, Session)> {
         let token = new_token();
         let csrf = new_token();
         let expires = now + ttl;
         let (id,): (i64,) = on_pool!(self, |p| {
             sqlx::query_as(
-            "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, last_seen_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $4, $5) RETURNING id"
+            "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, last_seen_at, expires_at, stage) \
+             VALUES ($1, $2, $3, $4, $4, $5, $6) RETURNING id"
         )
         .bind(token_hash(&token))
         .bind(user.id.0)
         .bind(&csrf)
         .bind(now)
         .bind(expires)
+        .bind(stage.as_str())
         .fetch_one(p)
         .await
         })?;
@@ -87,27 +134,62 @@ impl Store {
                 user: user.clone(),
                 csrf_token: csrf,
                 expires_at: expires,
+                stage,
             },
         ))
     }
 
-    /// The session a cookie token names, if it is live and its user is enabled.
-    /// Extends the session's expiry (sliding window) at most once a minute.
+    /// Replace session `id` with a new, fully signed-in one (new token, new
+    /// CSRF token): privilege changed, so the old token must stop working.
+    pub async fn promote_session(
+        &self,
+        id: i64,
+        user: &User,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> Result<(String, Session)> {
+        on_pool!(self, |p| sqlx::query("DELETE FROM sessions WHERE id = $1")
+            .bind(id)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
+        self.create_session_at(user, now, ttl, SessionStage::Full)
+            .await
+    }
+
+    /// End every session of `user` ("sign out everywhere"). Returns how many.
+    pub async fn delete_user_sessions(&self, user: UserId) -> Result<u64> {
+        Ok(on_pool!(self, |p| sqlx::query(
+            "DELETE FROM sessions WHERE user_id = $1"
+        )
+        .bind(user.0)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected()))?)
+    }
+
+    /// The session a cookie token names, if it is live and its user is
+    /// enabled: used within `ttl` (idle timeout, extended as a sliding
+    /// window at most once a minute) and started less than `absolute` ago
+    /// (absolute timeout, however active).
     pub async fn session_by_token(
         &self,
         token: &str,
         now: DateTime<Utc>,
         ttl: Duration,
+        absolute: Duration,
     ) -> Result<Option<Session>> {
         let sql = concat!(
-            "SELECT sessions.id AS session_id, sessions.csrf_token, sessions.expires_at, ",
+            "SELECT sessions.id AS session_id, sessions.csrf_token, sessions.expires_at, sessions.stage, ",
             user_columns!(),
             " FROM sessions JOIN users ON users.id = sessions.user_id \
-              WHERE sessions.token_hash = $1 AND sessions.expires_at > $2 AND users.disabled = FALSE"
+              WHERE sessions.token_hash = $1 AND sessions.expires_at > $2 AND sessions.created_at > $3 \
+              AND users.disabled = FALSE"
         );
         let row: Option<SessionRow> = on_pool!(self, |p| sqlx::query_as(sql)
             .bind(token_hash(token))
             .bind(now)
+            .bind(now - absolute)
             .fetch_optional(p)
             .await)?;
         let Some(row) = row else { return Ok(None) };
@@ -126,6 +208,7 @@ impl Store {
         }
         Ok(Some(Session {
             id: row.session_id,
+            stage: SessionStage::parse(&row.stage)?,
             user: row.user.into_user()?.user,
             csrf_token: row.csrf_token,
             expires_at,

@@ -40,6 +40,7 @@ mod incidents;
 mod inventory;
 mod invitations;
 mod meetings;
+mod mfa;
 mod news;
 mod ops_status;
 mod orgs;
@@ -64,9 +65,11 @@ pub use assessments::{
     AssessedMember, RegionSubmission, StoredFramework, Submission, SubmitError, WorkingCopy,
 };
 // End of assessments (issue 8)
+pub use audit::{
+    AuditEntry, AuditFilter, AuditRecord, ChainBreak, ChainCheck, GENESIS_HASH, entry_hash,
+};
+pub use auth::{ApiToken, LoginFailures, Session, SessionStage, TokenUse};
 pub use backup::{DatabaseFacts, RestoreRefused, inspect_sqlite_backup, latest_schema_version};
-pub use audit::{AuditEntry, AuditFilter, AuditRecord, ChainBreak, ChainCheck, GENESIS_HASH, entry_hash};
-pub use auth::{ApiToken, LoginFailures, Session, TokenUse};
 pub use discussion::{DiscussionError, DiscussionSettings, Post, Thread, ThreadWithPosts, Topic};
 pub use exposures::{AdvisoryExposure, Exposure, ExposureEvent, ExposureFilter, MatchCounts};
 pub use feeds::{FeedOutcome, FeedRunCounts, FeedState, FeedSuccess};
@@ -83,6 +86,7 @@ pub use incidents::{
 pub use inventory::{AddedItems, ProductName, StoredItem, Supplier, SupplierUser};
 pub use invitations::{AcceptError, Invitation, InvitationState};
 pub use meetings::{AgendaItem, Attendee, Meeting, Minutes, Rsvp};
+pub use mfa::Authenticator;
 pub use news::{Link, LinkFilter, NewsItem};
 pub use ops_status::OpsSnapshot;
 pub use orgs::Organisation;

@@ -23,9 +23,11 @@ impl Store {
     /// Read the figures `/metrics` reports, as of `now`.
     pub async fn ops_snapshot(&self, now: DateTime<Utc>) -> Result<OpsSnapshot> {
         let deliveries: Vec<(String, i64)> = on_pool!(self, |p| {
-            sqlx::query_as("SELECT status, COUNT(*) FROM deliveries GROUP BY status ORDER BY status")
-                .fetch_all(p)
-                .await
+            sqlx::query_as(
+                "SELECT status, COUNT(*) FROM deliveries GROUP BY status ORDER BY status",
+            )
+            .fetch_all(p)
+            .await
         })?;
         let oldest: (Option<DateTime<Utc>>,) = on_pool!(self, |p| {
             sqlx::query_as(

@@ -438,7 +438,7 @@ async fn sessions_expire_slide_and_end_when_user_is_disabled() {
         assert_eq!(session.expires_at, t0() + ttl);
 
         let found = s
-            .session_by_token(&token, t0() + Duration::hours(2), ttl)
+            .session_by_token(&token, t0() + Duration::hours(2), ttl, Duration::hours(12))
             .await
             .expect("lookup")
             .expect("live");
@@ -449,19 +449,24 @@ async fn sessions_expire_slide_and_end_when_user_is_disabled() {
         // Past the original expiry but within the slid one: still live (and slides again).
         let at9 = t0() + Duration::hours(9);
         assert!(
-            s.session_by_token(&token, at9, ttl)
+            s.session_by_token(&token, at9, ttl, Duration::hours(12))
                 .await
                 .expect("lookup")
                 .is_some()
         );
         assert!(
-            s.session_by_token(&token, at9 + ttl + Duration::seconds(1), ttl)
-                .await
-                .expect("lookup")
-                .is_none()
+            s.session_by_token(
+                &token,
+                at9 + ttl + Duration::seconds(1),
+                ttl,
+                Duration::hours(12)
+            )
+            .await
+            .expect("lookup")
+            .is_none()
         );
         assert!(
-            s.session_by_token("wrong", t0(), ttl)
+            s.session_by_token("wrong", t0(), ttl, Duration::hours(12))
                 .await
                 .expect("lookup")
                 .is_none()
@@ -472,7 +477,7 @@ async fn sessions_expire_slide_and_end_when_user_is_disabled() {
             .await
             .expect("disable");
         assert!(
-            s.session_by_token(&token2, t0(), ttl)
+            s.session_by_token(&token2, t0(), ttl, Duration::hours(12))
                 .await
                 .expect("lookup")
                 .is_none()
@@ -482,7 +487,7 @@ async fn sessions_expire_slide_and_end_when_user_is_disabled() {
             .expect("enable");
         // Disabling deleted the session: re-enabling does not bring it back.
         assert!(
-            s.session_by_token(&token2, t0(), ttl)
+            s.session_by_token(&token2, t0(), ttl, Duration::hours(12))
                 .await
                 .expect("lookup")
                 .is_none()
@@ -491,7 +496,7 @@ async fn sessions_expire_slide_and_end_when_user_is_disabled() {
         let (token3, _) = s.create_session(&u, t0(), ttl).await.expect("session");
         s.delete_session(&token3).await.expect("sign out");
         assert!(
-            s.session_by_token(&token3, t0(), ttl)
+            s.session_by_token(&token3, t0(), ttl, Duration::hours(12))
                 .await
                 .expect("lookup")
                 .is_none()
@@ -504,7 +509,7 @@ async fn sessions_expire_slide_and_end_when_user_is_disabled() {
             1
         );
         assert!(
-            s.session_by_token(&token4, t0(), ttl)
+            s.session_by_token(&token4, t0(), ttl, Duration::hours(12))
                 .await
                 .expect("lookup")
                 .is_none()
@@ -576,7 +581,7 @@ async fn password_resets_are_single_use_and_end_sessions() {
             .expect("exists");
         assert_eq!(stored.password_hash, "new-hash");
         assert!(
-            s.session_by_token(&session, t0(), ttl)
+            s.session_by_token(&session, t0(), ttl, Duration::hours(12))
                 .await
                 .expect("lookup")
                 .is_none()
@@ -1901,6 +1906,9 @@ mod news;
 
 #[path = "storage_parts/audit.rs"]
 mod audit;
+
+#[path = "storage_parts/mfa.rs"]
+mod mfa;
 // Assessments (issue 8)
 #[path = "storage_parts/assessments.rs"]
 mod assessments;

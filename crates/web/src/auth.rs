@@ -14,7 +14,7 @@ use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use chrono::Duration;
 use openwarp_core::Password;
 use openwarp_store::crypto::{constant_time_eq, new_token};
-use openwarp_store::{Session, Store, User, now};
+use openwarp_store::{Session, SessionStage, Store, User, now};
 use serde::de::DeserializeOwned;
 use std::net::SocketAddr;
 
@@ -33,6 +33,11 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 pub fn session_ttl(state: &AppState) -> Duration {
     Duration::minutes(state.config.session_idle_minutes)
+}
+
+/// How long a session may last from sign-in, however active.
+pub fn session_lifetime(state: &AppState) -> Duration {
+    Duration::hours(state.config.session_absolute_hours)
 }
 
 /// A cookie with our safety attributes: HttpOnly, SameSite=Strict, Path=/,
@@ -108,7 +113,12 @@ async fn current_session(parts: &mut Parts, state: &AppState) -> Result<Option<S
         None => None,
         Some(c) => match state
             .store
-            .session_by_token(c.value(), now(), session_ttl(state))
+            .session_by_token(
+                c.value(),
+                now(),
+                session_ttl(state),
+                session_lifetime(state),
+            )
             .await?
         {
             Some(s) if organisation_allows(&state.store, &s.user).await? => Some(s),
@@ -128,8 +138,65 @@ impl FromRequestParts<AppState> for MaybeSignedIn {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        Ok(MaybeSignedIn(current_session(parts, state).await?))
+        Ok(MaybeSignedIn(
+            current_session(parts, state)
+                .await?
+                .filter(|s| s.stage == SessionStage::Full),
+        ))
     }
+}
+
+/// A session whose sign-in may still owe a second factor: for the pages
+/// that take the one-time code or set up an authenticator, and nothing else.
+pub struct PendingSignIn(pub Session);
+
+impl FromRequestParts<AppState> for PendingSignIn {
+    type Rejection = Response;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        match current_session(parts, state).await {
+            Ok(Some(s)) => Ok(PendingSignIn(s)),
+            Ok(None) => Err(login_redirect(&parts.uri)),
+            Err(e) => Err(e.into_response()),
+        }
+    }
+}
+
+/// A form posted from one of those pages, checked against the session's
+/// CSRF token.
+pub struct PendingForm<T> {
+    pub session: Session,
+    pub form: T,
+}
+
+impl<T: DeserializeOwned + Send> FromRequest<AppState> for PendingForm<T> {
+    type Rejection = Response;
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let PendingSignIn(session) = PendingSignIn::from_request_parts(&mut parts, state).await?;
+        let req = Request::from_parts(parts, body);
+        let fields = read_form_body(req)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        if !constant_time_eq(csrf_field(&fields), &session.csrf_token) {
+            return Err(csrf_failed().into_response());
+        }
+        let form = decode_fields(&fields).map_err(IntoResponse::into_response)?;
+        Ok(PendingForm { session, form })
+    }
+}
+
+/// Where a sign-in that still owes a second factor goes next.
+fn second_factor_redirect(stage: SessionStage, uri: &Uri) -> Response {
+    let next = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let next = serde_urlencoded::to_string([("next", next)]).unwrap_or_default();
+    let page = match stage {
+        SessionStage::Enrol => "/account/mfa/setup",
+        _ => "/login/mfa",
+    };
+    Redirect::to(&format!("{page}?{next}")).into_response()
 }
 
 /// A signed-in user's session; visitors are sent to the sign-in page and
@@ -154,7 +221,8 @@ impl FromRequestParts<AppState> for SignedIn {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         match current_session(parts, state).await {
-            Ok(Some(s)) => Ok(SignedIn(s)),
+            Ok(Some(s)) if s.stage == SessionStage::Full => Ok(SignedIn(s)),
+            Ok(Some(s)) => Err(second_factor_redirect(s.stage, &parts.uri)),
             Ok(None) => Err(login_redirect(&parts.uri)),
             Err(e) => Err(e.into_response()),
         }

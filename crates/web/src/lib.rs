@@ -50,8 +50,13 @@ pub struct WebConfig {
     pub trust_proxy_headers: bool,
     /// Bearer token for `/metrics`; without one only loopback clients may scrape.
     pub metrics_token: Option<String>,
+    /// Operators must sign in with a second factor (always, but in the demo
+    /// and in tests that are not about it).
+    pub operators_need_mfa: bool,
     /// Sessions end after this many minutes without activity.
     pub session_idle_minutes: i64,
+    /// Sessions end this many hours after sign-in, however active.
+    pub session_absolute_hours: i64,
     /// Invitation links stay valid this many days.
     pub invitation_days: i64,
     /// Password-reset links stay valid this many hours.
@@ -68,7 +73,9 @@ impl Default for WebConfig {
             secure_cookies: false,
             trust_proxy_headers: false,
             metrics_token: None,
+            operators_need_mfa: true,
             session_idle_minutes: 8 * 60,
+            session_absolute_hours: 12,
             invitation_days: 7,
             reset_hours: 24,
         }
@@ -195,6 +202,26 @@ pub fn router(store: Store, config: WebConfig) -> axum::Router {
         .route("/users/{id}/disable", post(orgs::disable_user))
         .route("/users/{id}/enable", post(orgs::enable_user))
         .route("/users/{id}/reset", post(orgs::reset_user))
+        .route(
+            "/login/mfa",
+            get(pages::mfa::code_form).post(pages::mfa::check_code),
+        )
+        .route("/account/mfa", get(pages::mfa::status))
+        .route(
+            "/account/mfa/setup",
+            get(pages::mfa::setup_form).post(pages::mfa::confirm_setup),
+        )
+        .route("/account/mfa/disable", post(pages::mfa::disable))
+        .route(
+            "/account/mfa/recovery-codes",
+            post(pages::mfa::new_recovery_codes),
+        )
+        .route(
+            "/account/sessions/end",
+            post(pages::mfa::sign_out_everywhere),
+        )
+        .route("/orgs/{id}/mfa", post(pages::mfa::set_policy))
+        .route("/users/{id}/mfa/reset", post(pages::mfa::reset_user))
         .route("/account", get(account::show))
         .route("/account/password", post(account::change_password))
         .route("/account/tokens", post(account::create_token))

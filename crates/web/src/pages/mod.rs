@@ -16,6 +16,7 @@ pub mod federation;
 pub mod incidents;
 pub mod inventory;
 pub mod meetings;
+pub mod mfa;
 pub mod news;
 pub mod operator;
 pub mod orgs;
@@ -108,6 +109,17 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "welcome" => "Your account has been created. Welcome!",
         "token_revoked" => "The token has been revoked.",
         "signed_out" => "You have signed out.",
+        "signed_out_everywhere" => "You have been signed out everywhere, on every device.",
+        "mfa_enabled" => {
+            "Your second factor is set up. Keep the recovery codes below somewhere safe."
+        }
+        "mfa_disabled" => "Your second factor has been turned off.",
+        "mfa_reset" => {
+            "The second factor has been removed and the user signed out; they set up a new one at their next sign-in if one is required."
+        }
+        "recovery_codes_low" => {
+            "You signed in with a recovery code and have few left: make new ones below."
+        }
         "item_added" => {
             "The item has been added to the inventory and checked against every advisory."
         }
@@ -222,6 +234,7 @@ fn field_label(field: &str) -> &'static str {
         "display_name" => "Your name",
         "role" => "Role",
         "token_name" => "Token name",
+        "code" | "disable_code" | "codes_code" => "Code",
         _ => "Field",
     }
 }

@@ -213,6 +213,8 @@ struct OrgPage {
     governance: Governance,
     is_operator: bool,
     can_manage: bool,
+    /// Everyone in it must sign in with a second factor.
+    require_mfa: bool,
     users: Vec<UserRowView>,
     invitations: Vec<InvitationView>,
     errors: FormErrors,
@@ -269,6 +271,7 @@ async fn org_page(
         governance: org.governance.clone(),
         is_operator: actor.is_operator(),
         can_manage,
+        require_mfa: state.store.org_requires_mfa(org.id).await?,
         users: users
             .iter()
             .map(|u| UserRowView::new(u, &session.user))

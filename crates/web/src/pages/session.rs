@@ -6,7 +6,7 @@ use crate::AppState;
 use crate::audit::record;
 use crate::auth::{
     self, AnonForm, ClientIp, MAX_FAILURES_PER_ACCOUNT, MAX_FAILURES_PER_ADDRESS, MaybeSignedIn,
-    PRE_SESSION_COOKIE, SESSION_COOKIE, SessionForm, THROTTLE_WINDOW_MINUTES, cookie,
+    PRE_SESSION_COOKIE, PendingForm, SESSION_COOKIE, THROTTLE_WINDOW_MINUTES, cookie,
     pre_session_token, removal_cookie, safe_next,
 };
 use crate::error::AppError;
@@ -18,7 +18,7 @@ use axum_extra::extract::cookie::CookieJar;
 use chrono::Duration;
 use openwarp_core::account::display_name;
 use openwarp_core::{Email, Password, ValidationErrors};
-use openwarp_store::{AcceptError, InvitationState, TokenUse, now};
+use openwarp_store::{AcceptError, InvitationState, SessionStage, TokenUse, now};
 use serde::Deserialize;
 
 #[derive(Template)]
@@ -174,25 +174,64 @@ pub async fn login(
     };
 
     state.store.clear_login_failures(&email_key).await?;
-    state.store.record_login(user.id, t).await?;
+    // The password was right. Someone with a second factor owes a code;
+    // someone who must have one and has not, must set it up first. Either
+    // way the session reaches nothing else until then.
+    let stage = if state.store.has_second_factor(user.id).await? {
+        SessionStage::Mfa
+    } else if mfa_required(&state, &user).await? {
+        SessionStage::Enrol
+    } else {
+        SessionStage::Full
+    };
     let (token, _) = state
         .store
-        .create_session(&user, t, auth::session_ttl(&state))
+        .create_session_at(&user, t, auth::session_ttl(&state), stage)
         .await?;
-    record(
-        &state,
-        Some(&user),
-        "auth.login",
-        user.org_id,
-        &user.email,
-        serde_json::json!({}),
-        Some(&ip),
-    )
-    .await;
     let jar = jar
         .add(cookie(&state, SESSION_COOKIE, token))
         .remove(removal_cookie(&state, PRE_SESSION_COOKIE));
-    Ok((jar, Redirect::to(&next)).into_response())
+    let next_query = serde_urlencoded::to_string([("next", next.as_str())]).unwrap_or_default();
+    match stage {
+        SessionStage::Full => {
+            state.store.record_login(user.id, t).await?;
+            record(
+                &state,
+                Some(&user),
+                "auth.login",
+                user.org_id,
+                &user.email,
+                serde_json::json!({}),
+                Some(&ip),
+            )
+            .await;
+            Ok((jar, Redirect::to(&next)).into_response())
+        }
+        SessionStage::Mfa => {
+            Ok((jar, Redirect::to(&format!("/login/mfa?{next_query}"))).into_response())
+        }
+        SessionStage::Enrol => Ok((
+            jar,
+            Redirect::to(&format!("/account/mfa/setup?{next_query}")),
+        )
+            .into_response()),
+    }
+}
+
+/// Whether `user` must sign in with a second factor (operators always;
+/// members when their organisation requires it).
+pub async fn mfa_required(state: &AppState, user: &openwarp_store::User) -> Result<bool, AppError> {
+    let org_requires = match user.org_id {
+        Some(o) => state.store.org_requires_mfa(o).await?,
+        None => false,
+    };
+    let role = if user.role == openwarp_core::Role::Operator && !state.config.operators_need_mfa {
+        // The demo and tests not about second factors.
+        openwarp_core::Role::MemberUser
+    } else {
+        user.role
+    };
+    Ok(openwarp_core::mfa::required(role, org_requires))
 }
 
 #[derive(Deserialize, Default)]
@@ -202,7 +241,7 @@ pub async fn logout(
     State(state): State<AppState>,
     jar: CookieJar,
     ClientIp(ip): ClientIp,
-    form: SessionForm<Empty>,
+    form: PendingForm<Empty>,
 ) -> Result<Response, AppError> {
     if let Some(c) = jar.get(SESSION_COOKIE) {
         state.store.delete_session(c.value()).await?;

@@ -18,6 +18,7 @@ mod exposure;
 mod incidents;
 mod meetings;
 mod metrics;
+mod mfa;
 mod news;
 mod pages;
 mod polls;

@@ -34,7 +34,10 @@ async fn loopback_scrapes_requests_by_route_and_the_outbox() {
         );
         assert!(!body.contains("12345"));
         assert!(body.contains("openwarp_http_request_duration_seconds_bucket{le="));
-        assert!(body.contains("openwarp_deliveries{status=\"pending\"} 0"), "{body}");
+        assert!(
+            body.contains("openwarp_deliveries{status=\"pending\"} 0"),
+            "{body}"
+        );
         assert!(body.contains("openwarp_match_pending 0"));
         assert!(body.contains("openwarp_audit_entries "));
         assert_eq!(body.matches("# EOF").count(), 1);

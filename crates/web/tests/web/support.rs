@@ -42,6 +42,8 @@ impl TestApp {
             warp_name: "TESTWARP".into(),
             warp_region: "Test Region".into(),
             public_url: base.clone(),
+            // Second factors have their own tests (mfa.rs), which turn this on.
+            operators_need_mfa: false,
             ..WebConfig::default()
         };
         adjust(&mut config);
