@@ -79,6 +79,40 @@ mod tests {
     use super::*;
 
     #[tokio::test]
+    async fn only_the_consented_demo_incident_leaves_the_warp() {
+        let db = openwarp_store::testing::sqlite().await;
+        let store = &db.store;
+        crate::demo::seed(store, openwarp_store::now().date_naive())
+            .await
+            .unwrap();
+        crate::demo::seed_incidents(store, "South East England")
+            .await
+            .unwrap();
+        seed_federation(store).await.unwrap();
+        let consents = store.federation_consents().await.unwrap();
+        assert_eq!(consents.len(), 1, "{consents:?}");
+        let incidents = store
+            .incidents(&IncidentFilter {
+                all: true,
+                ..IncidentFilter::default()
+            })
+            .await
+            .unwrap();
+        let consented: Vec<_> = incidents
+            .iter()
+            .filter(|i| consents.contains(&format!("incident:{}", i.public_id)))
+            .collect();
+        assert_eq!(
+            consented[0].shared.as_ref().map(|s| s.title.as_str()),
+            Some(CONSENTED_TITLE)
+        );
+        assert!(openwarp_core::federation::incident_leaves(
+            &consented[0].facts(),
+            true
+        ));
+    }
+
+    #[tokio::test]
     async fn the_demo_peer_reads_with_the_printed_token_and_is_seeded_once() {
         let db = openwarp_store::testing::sqlite().await;
         let store = &db.store;

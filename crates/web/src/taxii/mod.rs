@@ -39,7 +39,7 @@ use chrono::{DateTime, Utc};
 use openwarp_core::federation::Collection;
 use openwarp_stix::taxii::{
     ApiRoot, CollectionResource, Collections, DATE_ADDED_FIRST, DATE_ADDED_LAST, Discovery,
-    Envelope, ErrorMessage, Manifest, ManifestRecord, STIX_MEDIA_TYPE, TAXII_MEDIA_TYPE, Versions,
+    ErrorMessage, Manifest, ManifestRecord, STIX_MEDIA_TYPE, TAXII_MEDIA_TYPE, Versions,
 };
 use openwarp_stix::{Timestamp, derived_id};
 use openwarp_store::{Peer, TaxiiRow};
@@ -136,7 +136,15 @@ type Result<T> = std::result::Result<T, TaxiiError>;
 
 /// `body` as `application/taxii+json;version=2.1`.
 fn taxii_json<T: serde::Serialize>(status: StatusCode, body: &T) -> Response {
-    let text = serde_json::to_string(body).unwrap_or_else(|_| "{}".to_owned());
+    taxii_text(status, to_json(body))
+}
+
+fn to_json<T: serde::Serialize>(body: &T) -> String {
+    serde_json::to_string(body).unwrap_or_else(|_| "{}".to_owned())
+}
+
+/// JSON text as `application/taxii+json;version=2.1`.
+fn taxii_text(status: StatusCode, text: String) -> Response {
     let mut response = (status, text).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -506,9 +514,10 @@ fn page(rows: Vec<TaxiiRow>, q: &Query) -> (Vec<TaxiiRow>, Option<String>) {
     (rest, next)
 }
 
-/// The list response with the date-added headers when the page has any.
-fn paged<T: serde::Serialize>(body: &T, rows: &[TaxiiRow]) -> Response {
-    let mut response = taxii_json(StatusCode::OK, body);
+/// A list answer (its JSON text) with the date-added headers when the
+/// page has any.
+fn paged(json: String, rows: &[TaxiiRow]) -> Response {
+    let mut response = taxii_text(StatusCode::OK, json);
     if let (Some(first), Some(last)) = (rows.first(), rows.last()) {
         for (name, t) in [(DATE_ADDED_FIRST, first), (DATE_ADDED_LAST, last)] {
             if let Ok(v) = HeaderValue::from_str(&Timestamp(t.date_added).to_stix_string()) {
@@ -527,10 +536,6 @@ async fn envelope(
     rows: Vec<TaxiiRow>,
     next: Option<String>,
 ) -> Result<Response> {
-    let objects = rows
-        .iter()
-        .filter_map(|r| serde_json::from_str(&r.body).ok())
-        .collect();
     let served: Vec<_> = rows
         .iter()
         .map(|r| (r.stix_id.clone(), r.modified, r.tlp))
@@ -539,12 +544,22 @@ async fn envelope(
         .store
         .record_served(peer.id, c.key(), &served, openwarp_store::now())
         .await?;
-    let body = Envelope {
-        more: next.is_some(),
-        next,
-        objects,
-    };
-    Ok(paged(&body, &rows))
+    // The objects go out exactly as stored (our own serialisation, `type`
+    // first), not re-parsed into a map that would reorder their keys.
+    let mut body = String::from("{\"more\":");
+    body.push_str(if next.is_some() { "true" } else { "false" });
+    if let Some(n) = &next {
+        body.push_str(",\"next\":");
+        body.push_str(&serde_json::to_string(n).unwrap_or_else(|_| "\"\"".into()));
+    }
+    if !rows.is_empty() {
+        body.push_str(",\"objects\":[");
+        let objects: Vec<&str> = rows.iter().map(|r| r.body.as_str()).collect();
+        body.push_str(&objects.join(","));
+        body.push(']');
+    }
+    body.push('}');
+    Ok(paged(body, &rows))
 }
 
 async fn objects(
@@ -597,7 +612,7 @@ async fn versions(
         next,
         versions: rows.iter().map(|r| Timestamp(r.modified)).collect(),
     };
-    Ok(paged(&body, &rows))
+    Ok(paged(to_json(&body), &rows))
 }
 
 async fn manifest(
@@ -624,7 +639,7 @@ async fn manifest(
             })
             .collect(),
     };
-    Ok(paged(&body, &rows))
+    Ok(paged(to_json(&body), &rows))
 }
 
 fn read_only() -> TaxiiError {

@@ -437,6 +437,21 @@ async fn every_endpoint_speaks_taxii_2_1() {
             .to_str()
             .unwrap()
             .to_owned();
+        // Objects go out as written: `type` first, as STIX producers do.
+        let raw = t
+            .http
+            .get(app.url(&format!(
+                "/taxii2/api/collections/{partners}/objects/?limit=1"
+            )))
+            .basic_auth("nwwarp", Some(&token))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(raw.starts_with(r#"{"more":true,"next":""#), "{raw}");
+        assert!(raw.contains(r#""objects":[{"type":""#), "{raw}");
         let paged = all_objects(&t, &partners, 2).await;
         assert_eq!(
             paged.len(),
