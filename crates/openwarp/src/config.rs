@@ -309,6 +309,7 @@ impl Config {
             trust_proxy_headers: self.trust_proxy_headers,
             metrics_token: self.metrics_token.clone(),
             operators_need_mfa: !self.demo_operators_without_mfa,
+            rate_limits: true,
             session_idle_minutes: self.sessions.idle_minutes,
             session_absolute_hours: self.sessions.absolute_hours,
             invitation_days: self.sessions.invitation_days,

@@ -226,6 +226,33 @@ impl Store {
         Ok(())
     }
 
+    /// Count one more `bucket` action by `subject` in the fixed window of
+    /// `window_seconds` that `now` falls in; returns the count so far,
+    /// this one included. One statement, so it holds across instances.
+    pub async fn hit_rate(
+        &self,
+        bucket: &str,
+        subject: &str,
+        window_seconds: i64,
+        now: DateTime<Utc>,
+    ) -> Result<i64> {
+        let t = now.timestamp();
+        let window_start = t - t.rem_euclid(window_seconds.max(1));
+        let (n,): (i64,) = on_pool!(self, |p| {
+            sqlx::query_as(
+                "INSERT INTO rate_counts (bucket, subject, window_start, n) VALUES ($1, $2, $3, 1) \
+                 ON CONFLICT (bucket, subject, window_start) DO UPDATE SET n = rate_counts.n + 1 \
+                 RETURNING n",
+            )
+            .bind(bucket)
+            .bind(subject)
+            .bind(window_start)
+            .fetch_one(p)
+            .await
+        })?;
+        Ok(n)
+    }
+
     /// Remove expired sessions and stale throttling records. Returns rows removed.
     pub async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64> {
         let a = on_pool!(self, |p| sqlx::query(
@@ -242,7 +269,14 @@ impl Store {
         .execute(p)
         .await
         .map(|r| r.rows_affected()))?;
-        Ok(a + b)
+        let c = on_pool!(self, |p| sqlx::query(
+            "DELETE FROM rate_counts WHERE window_start < $1"
+        )
+        .bind((now - Duration::days(1)).timestamp())
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(a + b + c)
     }
 
     /// Issue a password-reset token for `user`, valid for `valid_for`.

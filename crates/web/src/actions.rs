@@ -154,6 +154,12 @@ pub async fn invite(
     ip: &str,
 ) -> Result<(Invitation, IssuedLink), AppError> {
     actor.actor().can_invite(org, role)?;
+    crate::limits::check(
+        state,
+        crate::limits::INVITATIONS,
+        &crate::limits::user(actor.id),
+    )
+    .await?;
     if let Some(o) = org {
         state
             .store
@@ -268,6 +274,12 @@ pub async fn issue_reset(
     ip: &str,
 ) -> Result<(User, IssuedLink), AppError> {
     let target = administered_user(state, actor, id).await?;
+    crate::limits::check(
+        state,
+        crate::limits::RESET_LINKS,
+        &crate::limits::user(actor.id),
+    )
+    .await?;
     if target.disabled {
         return Err(AppError::Conflict(
             "enable the user before resetting their password".into(),

@@ -397,6 +397,13 @@ impl FromRequest<AppState> for SessionUpload {
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let (mut parts, body) = req.into_parts();
         let SignedIn(session) = SignedIn::from_request_parts(&mut parts, state).await?;
+        crate::limits::check(
+            state,
+            crate::limits::UPLOADS,
+            &crate::limits::user(session.user.id),
+        )
+        .await
+        .map_err(IntoResponse::into_response)?;
         let is_multipart = parts
             .headers
             .get(axum::http::header::CONTENT_TYPE)
@@ -511,13 +518,32 @@ impl FromRequestParts<AppState> for ApiCaller {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or(AppError::Unauthorized)?;
-        let user = state
-            .store
-            .api_token_user(token, now())
-            .await?
-            .ok_or(AppError::Unauthorized)?;
+            .filter(|t| !t.is_empty());
+        let user = match token {
+            Some(t) => state.store.api_token_user(t, now()).await?,
+            None => None,
+        };
+        let Some(user) = user else {
+            // Guessing tokens is limited per address.
+            let peer = parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0);
+            let ip = client_ip(state, &parts.headers, peer);
+            crate::limits::check(
+                state,
+                crate::limits::API_BAD_TOKENS,
+                &crate::limits::address(&ip),
+            )
+            .await?;
+            return Err(AppError::Unauthorized.into());
+        };
+        crate::limits::check(
+            state,
+            crate::limits::API_CALLS,
+            &crate::limits::user(user.id),
+        )
+        .await?;
         if !organisation_allows(&state.store, &user).await? {
             return Err(AppError::Forbidden(
                 "your organisation's membership does not currently allow access".into(),

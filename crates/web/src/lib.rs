@@ -11,6 +11,7 @@ pub mod api;
 mod audit;
 mod auth;
 mod error;
+mod limits;
 mod metrics;
 mod pages;
 mod stix_export;
@@ -53,6 +54,9 @@ pub struct WebConfig {
     /// Operators must sign in with a second factor (always, but in the demo
     /// and in tests that are not about it).
     pub operators_need_mfa: bool,
+    /// Enforce the abuse limits (`limits.rs`); off only in tests that
+    /// exercise hundreds of actions as one person on purpose.
+    pub rate_limits: bool,
     /// Sessions end after this many minutes without activity.
     pub session_idle_minutes: i64,
     /// Sessions end this many hours after sign-in, however active.
@@ -74,6 +78,7 @@ impl Default for WebConfig {
             trust_proxy_headers: false,
             metrics_token: None,
             operators_need_mfa: true,
+            rate_limits: true,
             session_idle_minutes: 8 * 60,
             session_absolute_hours: 12,
             invitation_days: 7,
@@ -509,7 +514,10 @@ pub fn router(store: Store, config: WebConfig) -> axum::Router {
             state.clone(),
             metrics::track,
         ))
-        .layer(axum::middleware::map_response(security_headers))
+        .layer(axum::middleware::map_response_with_state(
+            state.clone(),
+            security_headers,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -526,8 +534,12 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 /// Headers that make the browser refuse framing, sniffing, inline script and
-/// leaking one-time links through the Referer header.
-async fn security_headers(mut response: axum::response::Response) -> axum::response::Response {
+/// leaking one-time links through the Referer header; behind TLS (secure
+/// cookies on), HSTS; and a `Retry-After` on every 429.
+async fn security_headers(
+    State(state): State<AppState>,
+    mut response: axum::response::Response,
+) -> axum::response::Response {
     const HEADERS: [(&str, &str); 4] = [
         (
             "content-security-policy",
@@ -537,11 +549,22 @@ async fn security_headers(mut response: axum::response::Response) -> axum::respo
         ("x-frame-options", "DENY"),
         ("referrer-policy", "no-referrer"),
     ];
+    let too_many = response.status() == StatusCode::TOO_MANY_REQUESTS;
     let headers = response.headers_mut();
     for (name, value) in HEADERS {
         headers
             .entry(HeaderName::from_static(name))
             .or_insert(HeaderValue::from_static(value));
+    }
+    if state.config.secure_cookies {
+        headers
+            .entry(header::STRICT_TRANSPORT_SECURITY)
+            .or_insert(HeaderValue::from_static("max-age=31536000; includeSubDomains"));
+    }
+    if too_many {
+        headers
+            .entry(header::RETRY_AFTER)
+            .or_insert(HeaderValue::from_static("60"));
     }
     response
 }

@@ -130,3 +130,60 @@ async fn sessions_end_at_their_absolute_lifetime_and_promotion_replaces_the_toke
         assert_eq!(s.delete_user_sessions(u.id).await.expect("end all"), 2);
     }
 }
+
+#[tokio::test]
+async fn rate_counts_are_exact_under_concurrency_and_per_window() {
+    for db in all_backends().await {
+        let s = &db.store;
+        let mut tasks = Vec::new();
+        for _ in 0..8 {
+            let s = s.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut top = 0;
+                for _ in 0..10 {
+                    top = top.max(
+                        s.hit_rate("invite", "user:1", 3600, t0())
+                            .await
+                            .expect("hit"),
+                    );
+                }
+                top
+            }));
+        }
+        let mut highest = 0;
+        for t in tasks {
+            highest = highest.max(t.await.expect("task"));
+        }
+        assert_eq!(highest, 80, "every hit counted once");
+        // The next window starts again; other subjects and buckets apart.
+        let next = t0() + Duration::hours(1);
+        assert_eq!(
+            s.hit_rate("invite", "user:1", 3600, next)
+                .await
+                .expect("hit"),
+            1
+        );
+        assert_eq!(
+            s.hit_rate("invite", "user:2", 3600, t0())
+                .await
+                .expect("hit"),
+            1
+        );
+        assert_eq!(
+            s.hit_rate("upload", "user:1", 3600, t0())
+                .await
+                .expect("hit"),
+            1
+        );
+        // Old windows are purged.
+        s.purge_expired(t0() + Duration::days(3))
+            .await
+            .expect("purge");
+        assert_eq!(
+            s.hit_rate("invite", "user:1", 3600, t0())
+                .await
+                .expect("hit"),
+            1
+        );
+    }
+}

@@ -888,6 +888,12 @@ pub async fn upload_attachment(
     Path(id): Path<String>,
     ApiUpload(file): ApiUpload,
 ) -> Result<(StatusCode, Json<AttachmentDto>), ApiError> {
+    crate::limits::check(
+        &state,
+        crate::limits::UPLOADS,
+        &crate::limits::user(user.id),
+    )
+    .await?;
     let a = actions::add_attachment(&state, &user, &id, file, &ip).await?;
     Ok((StatusCode::CREATED, Json(attachment_dto(&id, a))))
 }

@@ -249,6 +249,12 @@ pub async fn import_inventory(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<ImportResultDto>, ApiError> {
+    crate::limits::check(
+        &state,
+        crate::limits::UPLOADS,
+        &crate::limits::user(user.id),
+    )
+    .await?;
     let org = visible(&state, &user, id).await?;
     actions::require_record_editor(&user.actor(), org)?;
     let content_type = headers

@@ -173,6 +173,12 @@ pub async fn create_token(
     ClientIp(ip): ClientIp,
     SessionForm { session, form }: SessionForm<TokenForm>,
 ) -> Result<Response, AppError> {
+    crate::limits::check(
+        &state,
+        crate::limits::API_TOKENS,
+        &crate::limits::user(session.user.id),
+    )
+    .await?;
     let mut errors = ValidationErrors::new();
     let name = openwarp_core::validation::text(&mut errors, "token_name", &form.token_name, 1, 80);
     if !errors.is_empty() {

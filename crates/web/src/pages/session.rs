@@ -304,8 +304,15 @@ async fn usable_invitation(
 pub async fn invite_form(
     State(state): State<AppState>,
     jar: CookieJar,
+    ClientIp(ip): ClientIp,
     Path(token): Path<String>,
 ) -> Result<Response, AppError> {
+    crate::limits::check(
+        &state,
+        crate::limits::ONE_TIME_LINKS,
+        &crate::limits::address(&ip),
+    )
+    .await?;
     let (inv, org_name) = usable_invitation(&state, &token).await?;
     let (jar, csrf) = pre_session_token(&state, jar);
     let page = InvitePage {
@@ -356,6 +363,12 @@ pub async fn accept_invite(
     Path(token): Path<String>,
     AnonForm(form): AnonForm<NewPasswordForm>,
 ) -> Result<Response, AppError> {
+    crate::limits::check(
+        &state,
+        crate::limits::ONE_TIME_LINKS,
+        &crate::limits::address(&ip),
+    )
+    .await?;
     let (inv, org_name) = usable_invitation(&state, &token).await?;
     let mut errors = ValidationErrors::new();
     let name = match display_name(&form.display_name) {
@@ -424,8 +437,15 @@ fn token_error(e: TokenUse) -> AppError {
 pub async fn reset_form(
     State(state): State<AppState>,
     jar: CookieJar,
+    ClientIp(ip): ClientIp,
     Path(token): Path<String>,
 ) -> Result<Response, AppError> {
+    crate::limits::check(
+        &state,
+        crate::limits::ONE_TIME_LINKS,
+        &crate::limits::address(&ip),
+    )
+    .await?;
     let user = state
         .store
         .password_reset_user(&token, now())
@@ -448,6 +468,12 @@ pub async fn reset(
     Path(token): Path<String>,
     AnonForm(form): AnonForm<NewPasswordForm>,
 ) -> Result<Response, AppError> {
+    crate::limits::check(
+        &state,
+        crate::limits::ONE_TIME_LINKS,
+        &crate::limits::address(&ip),
+    )
+    .await?;
     let user = state
         .store
         .password_reset_user(&token, now())

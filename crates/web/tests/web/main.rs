@@ -16,6 +16,7 @@ mod browser;
 mod discussion;
 mod exposure;
 mod incidents;
+mod limits;
 mod meetings;
 mod metrics;
 mod mfa;

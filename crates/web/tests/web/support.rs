@@ -144,6 +144,16 @@ pub async fn apps() -> Vec<TestApp> {
     apps
 }
 
+/// Like [`apps`], without the abuse limits: for tests that act hundreds of
+/// times as one person on purpose (the access matrices).
+pub async fn apps_without_rate_limits() -> Vec<TestApp> {
+    let mut apps = Vec::new();
+    for db in all_backends().await {
+        apps.push(TestApp::start_with(db, |c| c.rate_limits = false).await);
+    }
+    apps
+}
+
 pub async fn sqlite_app() -> TestApp {
     TestApp::start(sqlite().await).await
 }
