@@ -559,7 +559,9 @@ async fn security_headers(
     if state.config.secure_cookies {
         headers
             .entry(header::STRICT_TRANSPORT_SECURITY)
-            .or_insert(HeaderValue::from_static("max-age=31536000; includeSubDomains"));
+            .or_insert(HeaderValue::from_static(
+                "max-age=31536000; includeSubDomains",
+            ));
     }
     if too_many {
         headers
