@@ -106,6 +106,15 @@ impl Collection {
             _ => false,
         }
     }
+
+    /// Whether the revocation of an object withdrawn since (consent taken
+    /// back, an advisory withdrawn) goes to `peer`: only if it was sent the
+    /// object (`served_before`) and may still read such an object here. A
+    /// revocation repeats the object's last content, so a peer that never
+    /// had it must not get it.
+    pub fn admits_revocation(self, peer: &PeerGrant, tlp: TlpLabel, served_before: bool) -> bool {
+        served_before && self.admits(peer, tlp, true)
+    }
 }
 
 /// What a peer was granted when it was configured.
@@ -337,6 +346,15 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_revocation_goes_only_to_peers_that_had_the_object() {
+        let partner = grant(PeerAudience::Partner, false);
+        assert!(Collection::Partners.admits_revocation(&partner, TlpLabel::Green, true));
+        assert!(!Collection::Partners.admits_revocation(&partner, TlpLabel::Green, false));
+        assert!(!Collection::Public.admits_revocation(&partner, TlpLabel::Green, true));
+        assert!(!Collection::Partners.admits_revocation(&partner, TlpLabel::Red, true));
     }
 
     #[test]

@@ -18,6 +18,8 @@
 //!   checkpoints `X-TAXII-Date-Added-Last`, so a restart resumes there and a
 //!   page fetched twice stores nothing twice (objects are kept once per id
 //!   and version).
+//! - A revoked object (the sender withdrew it: consent taken back, an
+//!   advisory withdrawn) is forgotten, every version of it.
 //! - TLP is enforced on the way in too: AMBER+STRICT and RED should never
 //!   have been sent to a network and are refused, not stored
 //!   ([`openwarp_core::federation::partner_tlp`]).
@@ -81,6 +83,8 @@ pub struct PollReport {
     pub rejected: usize,
     /// Marking definitions (not stored: we know the TLP ones).
     pub markings: usize,
+    /// Stored object versions forgotten because the sender revoked them.
+    pub revoked: usize,
 }
 
 /// The HTTP client for polling: rustls, time limits, no redirects (a
@@ -262,8 +266,19 @@ pub async fn poll_peer(
         })?;
         report.pages += 1;
         report.received += envelope.objects.len();
-        let objects: Vec<NewPartnerObject> = envelope
+        // A revoked object was withdrawn by the sender: forget it.
+        let (revoked, current): (Vec<Value>, Vec<Value>) = envelope
             .objects
+            .into_iter()
+            .partition(|o| o.get("revoked") == Some(&Value::Bool(true)));
+        let revoked_ids: Vec<String> = revoked
+            .iter()
+            .filter_map(|o| o.get("id").and_then(Value::as_str).map(str::to_owned))
+            .collect();
+        report.revoked += store
+            .revoke_partner_objects(poll.peer_id, &revoked_ids)
+            .await? as usize;
+        let objects: Vec<NewPartnerObject> = current
             .into_iter()
             .filter_map(|o| to_partner_object(o, &mut report))
             .collect();
@@ -320,6 +335,7 @@ pub async fn poll_due(store: &Store, http: &reqwest::Client, holder: &str) -> us
                     stored = r.stored,
                     refused = r.refused,
                     rejected = r.rejected,
+                    revoked = r.revoked,
                     "polled peer WARP"
                 );
                 Ok(r.stored)

@@ -9,8 +9,8 @@
 //! - **Publication**: [`Store::publish_taxii_objects`] records each new
 //!   version (`stix_id`, `modified`) of what we publish once, with the time
 //!   it was added (`date_added`, which orders the collections for paging),
-//!   and removes everything of a subject that may no longer leave (a
-//!   withdrawn advisory, consent withdrawn). One transaction.
+//!   and replaces each object of a subject that may no longer leave (a
+//!   withdrawn advisory, consent withdrawn) by a revocation. One transaction.
 //! - **Reading a collection**: [`Store::taxii_objects`] returns every stored
 //!   version with its label and whether its subject was released to the
 //!   asking peer as need-to-know; the caller applies
@@ -26,7 +26,10 @@ use chrono::{DateTime, TimeDelta, Utc};
 use openwarp_core::federation::{PeerAudience, PeerDraft, PeerGrant};
 use openwarp_core::{OrgId, TlpLabel, UserId};
 use serde::Serialize;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The subject prefix of a revocation (see [`Store::publish_taxii_objects`]).
+const REVOKED: &str = "revoked:";
 
 /// A peer WARP as operators see it: never any secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -109,6 +112,10 @@ pub struct TaxiiRow {
     pub tlp: TlpLabel,
     /// Whether its subject was released to the asking peer (need-to-know).
     pub released: bool,
+    /// A revocation: the last version of a withdrawn object.
+    pub revoked: bool,
+    /// Whether the asking peer was ever sent this object.
+    pub served_before: bool,
     pub body: String,
 }
 
@@ -671,6 +678,23 @@ impl Store {
         .await)?)
     }
 
+    /// Forget what `peer_id` revoked (every version of each object id):
+    /// withdrawn by the WARP that sent it. Returns how many versions went.
+    pub async fn revoke_partner_objects(&self, peer_id: i64, stix_ids: &[String]) -> Result<u64> {
+        let mut gone = 0;
+        for id in stix_ids {
+            gone += on_pool!(self, |p| sqlx::query(
+                "DELETE FROM partner_objects WHERE peer_id = $1 AND stix_id = $2"
+            )
+            .bind(peer_id)
+            .bind(id)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
+        }
+        Ok(gone)
+    }
+
     /// The latest version of each received object of the given types,
     /// newest first, at most `limit`. The caller filters by TLP.
     pub async fn partner_objects(&self, types: &[&str], limit: i64) -> Result<Vec<PartnerObject>> {
@@ -868,40 +892,93 @@ impl Store {
     // --- Publication --------------------------------------------------------
 
     /// Bring what we publish up to date with `objects` (everything that may
-    /// leave now): each version not yet stored is added with `date_added =
-    /// now`; every stored version of a subject not among them (other than
-    /// `common`) is removed, so what may no longer leave is no longer
-    /// served. One transaction; safe to run from several requests at once.
-    /// Returns how many versions were added.
+    /// leave now), in one transaction, safe to run from several requests at
+    /// once. Returns how many versions were added.
+    ///
+    /// - Each version not yet stored is added with `date_added = now`.
+    /// - A subject that may no longer leave (other than `common`) is
+    ///   **revoked**: each of its objects gets a last version marked
+    ///   `"revoked": true` (`modified = now`, subject `revoked:{subject}`),
+    ///   and every earlier version is removed, so its content is served to
+    ///   nobody again; the caller serves the revocation only to peers that
+    ///   were sent the object.
+    /// - A subject that may leave again loses its revocations.
     pub async fn publish_taxii_objects(
         &self,
         objects: &[OutboundObject],
         now: DateTime<Utc>,
     ) -> Result<u64> {
+        type Known = (String, String, DateTime<Utc>, String, String, String);
         let subjects: BTreeSet<&str> = objects.iter().map(|o| o.subject.as_str()).collect();
-        let known: Vec<(String, DateTime<Utc>, String)> = on_pool!(self, |p| sqlx::query_as(
-            "SELECT stix_id, modified, subject FROM taxii_objects"
+        let known: Vec<Known> = on_pool!(self, |p| sqlx::query_as(
+            "SELECT stix_id, stix_type, modified, subject, tlp, body FROM taxii_objects"
         )
         .fetch_all(p)
         .await)?;
-        let stored: BTreeSet<(&str, DateTime<Utc>)> =
-            known.iter().map(|(id, m, _)| (id.as_str(), *m)).collect();
+        let stored: BTreeSet<(&str, DateTime<Utc>)> = known
+            .iter()
+            .map(|(id, _, m, _, _, _)| (id.as_str(), *m))
+            .collect();
         let gone: BTreeSet<&str> = known
             .iter()
-            .map(|(_, _, s)| s.as_str())
-            .filter(|s| *s != "common" && !subjects.contains(s))
+            .map(|(_, _, _, s, _, _)| s.as_str())
+            .filter(|s| *s != "common" && !s.starts_with(REVOKED) && !subjects.contains(s))
             .collect();
+        let back: BTreeSet<&str> = known
+            .iter()
+            .filter_map(|(_, _, _, s, _, _)| s.strip_prefix(REVOKED))
+            .filter(|s| subjects.contains(s))
+            .collect();
+        // The revocation of each object of a gone subject: its latest
+        // version, marked revoked, as of now.
+        let mut latest: BTreeMap<&str, &Known> = BTreeMap::new();
+        for k in known.iter().filter(|k| gone.contains(k.3.as_str())) {
+            let entry = latest.entry(k.0.as_str()).or_insert(k);
+            if k.2 > entry.2 {
+                *entry = k;
+            }
+        }
+        let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        let mut revocations = Vec::new();
+        for (id, k) in latest {
+            let mut body: serde_json::Value = serde_json::from_str(&k.5).map_err(corrupt)?;
+            if let Some(map) = body.as_object_mut() {
+                map.insert("revoked".into(), serde_json::Value::Bool(true));
+                map.insert("modified".into(), serde_json::Value::String(stamp.clone()));
+            }
+            revocations.push(OutboundObject {
+                stix_id: id.to_owned(),
+                stix_type: k.1.clone(),
+                modified: now,
+                subject: format!("{REVOKED}{}", k.3),
+                tlp: tlp(&k.4)?,
+                body: serde_json::to_string(&body).map_err(corrupt)?,
+            });
+        }
         let fresh: Vec<&OutboundObject> = objects
             .iter()
             .filter(|o| !stored.contains(&(o.stix_id.as_str(), o.modified)))
             .filter(|o| openwarp_core::federation::may_leave(o.tlp))
+            .chain(revocations.iter())
             .collect();
-        if fresh.is_empty() && gone.is_empty() {
+        if fresh.is_empty() && gone.is_empty() && back.is_empty() {
             return Ok(0);
         }
         let added = on_pool!(self, |p| {
             async {
                 let mut tx = p.begin().await?;
+                for s in &gone {
+                    sqlx::query("DELETE FROM taxii_objects WHERE subject = $1")
+                        .bind(*s)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                for s in &back {
+                    sqlx::query("DELETE FROM taxii_objects WHERE subject = $1")
+                        .bind(format!("{REVOKED}{s}"))
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 let mut added = 0u64;
                 for o in &fresh {
                     added += sqlx::query(
@@ -919,12 +996,6 @@ impl Store {
                     .await?
                     .rows_affected();
                 }
-                for s in &gone {
-                    sqlx::query("DELETE FROM taxii_objects WHERE subject = $1")
-                        .bind(*s)
-                        .execute(&mut *tx)
-                        .await?;
-                }
                 tx.commit().await?;
                 Ok::<_, sqlx::Error>(added)
             }
@@ -935,28 +1006,36 @@ impl Store {
 
     /// Every published object version added after `added_after` (all when
     /// `None`), oldest first by `date_added`, each with whether its subject
-    /// was released to `peer_id` as need-to-know. The caller decides what
-    /// the peer may read ([`openwarp_core::federation::Collection::admits`]).
+    /// was released to `peer_id` as need-to-know, whether it is a
+    /// revocation, and whether this peer was ever sent the object. The
+    /// caller decides what the peer may read
+    /// ([`openwarp_core::federation::Collection::admits`]).
     pub async fn taxii_objects(
         &self,
         peer_id: i64,
         added_after: Option<DateTime<Utc>>,
     ) -> Result<Vec<TaxiiRow>> {
-        type Row = (
-            i64,
-            String,
-            String,
-            DateTime<Utc>,
-            DateTime<Utc>,
-            String,
-            bool,
-            String,
-        );
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            id: i64,
+            stix_id: String,
+            stix_type: String,
+            modified: DateTime<Utc>,
+            date_added: DateTime<Utc>,
+            tlp: String,
+            subject: String,
+            released: bool,
+            served_before: bool,
+            body: String,
+        }
         let since = added_after.unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
         let rows: Vec<Row> = on_pool!(self, |p| {
             sqlx::query_as(
-            "SELECT o.id, o.stix_id, o.stix_type, o.modified, o.date_added, o.tlp, \
-             EXISTS (SELECT 1 FROM federation_need_to_know n WHERE n.subject = o.subject AND n.peer_id = $1), \
+            "SELECT o.id, o.stix_id, o.stix_type, o.modified, o.date_added, o.tlp, o.subject, \
+             EXISTS (SELECT 1 FROM federation_need_to_know n WHERE n.subject = o.subject AND n.peer_id = $1) \
+               AS released, \
+             EXISTS (SELECT 1 FROM taxii_served s WHERE s.peer_id = $1 AND s.stix_id = o.stix_id) \
+               AS served_before, \
              o.body FROM taxii_objects o WHERE o.date_added > $2 ORDER BY o.date_added, o.id"
         )
         .bind(peer_id)
@@ -965,20 +1044,20 @@ impl Store {
         .await
         })?;
         rows.into_iter()
-            .map(
-                |(row_id, stix_id, stix_type, modified, date_added, t, released, body)| {
-                    Ok(TaxiiRow {
-                        row_id,
-                        stix_id,
-                        stix_type,
-                        modified,
-                        date_added,
-                        tlp: tlp(&t)?,
-                        released,
-                        body,
-                    })
-                },
-            )
+            .map(|r| {
+                Ok(TaxiiRow {
+                    row_id: r.id,
+                    revoked: r.subject.starts_with(REVOKED),
+                    stix_id: r.stix_id,
+                    stix_type: r.stix_type,
+                    modified: r.modified,
+                    date_added: r.date_added,
+                    tlp: tlp(&r.tlp)?,
+                    released: r.released,
+                    served_before: r.served_before,
+                    body: r.body,
+                })
+            })
             .collect()
     }
 

@@ -247,10 +247,32 @@ async fn publication_adds_each_version_once_and_drops_what_may_no_longer_leave()
             .filter(|o| o.subject != "incident:INC-1")
             .cloned()
             .collect();
-        s.publish_taxii_objects(&third, later).await.unwrap();
+        // The incident may no longer leave: its content goes, a revocation
+        // (its last version marked revoked) takes its place; common stays.
+        let withdrawn = later + Duration::minutes(1);
+        assert_eq!(s.publish_taxii_objects(&third, withdrawn).await.unwrap(), 1);
         let rows = s.taxii_objects(p.id, None).await.unwrap();
-        assert!(rows.iter().all(|r| r.stix_id != "incident--i"));
+        let incident: Vec<_> = rows.iter().filter(|r| r.stix_id == "incident--i").collect();
+        assert_eq!(incident.len(), 1);
+        assert!(incident[0].revoked);
+        assert_eq!(incident[0].modified, withdrawn);
+        assert_eq!(incident[0].date_added, withdrawn);
+        assert!(
+            incident[0].body.contains(r#""revoked":true"#),
+            "{}",
+            incident[0].body
+        );
+        assert!(!incident[0].served_before);
         assert!(rows.iter().any(|r| r.stix_id == "identity--w"));
+        // Publishing the same again changes nothing.
+        assert_eq!(s.publish_taxii_objects(&third, withdrawn).await.unwrap(), 0);
+        // Allowed to leave again: the revocation goes, the object is back.
+        s.publish_taxii_objects(&second, withdrawn).await.unwrap();
+        let rows = s.taxii_objects(p.id, None).await.unwrap();
+        let incident: Vec<_> = rows.iter().filter(|r| r.stix_id == "incident--i").collect();
+        assert_eq!(incident.len(), 1);
+        assert!(!incident[0].revoked);
+        s.publish_taxii_objects(&third, withdrawn).await.unwrap();
         // Nothing AMBER+STRICT or RED is ever stored for publication.
         let strict = vec![object(
             "note--x",

@@ -448,7 +448,13 @@ async fn selected(
     let rows = state.store.taxii_objects(peer.id, None).await?;
     let mut rows: Vec<TaxiiRow> = rows
         .into_iter()
-        .filter(|r| c.admits(&grant, r.tlp, r.released))
+        .filter(|r| {
+            if r.revoked {
+                c.admits_revocation(&grant, r.tlp, r.served_before)
+            } else {
+                c.admits(&grant, r.tlp, r.released)
+            }
+        })
         .filter(|r| object.is_none_or(|o| r.stix_id == o))
         .filter(|r| q.ids.is_empty() || q.ids.contains(&r.stix_id))
         .filter(|r| q.types.is_empty() || q.types.contains(&r.stix_type))

@@ -129,7 +129,12 @@ async fn exposed_member_on_b(b: &TestApp) {
 async fn what_a_shares_reaches_b_with_provenance_once_and_nothing_more() {
     for (a, b) in pairs().await {
         let backend = a.backend();
-        let Seeded { operator, .. } = seed(&a).await;
+        let Seeded {
+            operator,
+            reporter,
+            shared_incident,
+            ..
+        } = seed(&a).await;
         let op2 = a.user("op3@warp.example", Role::Operator, None).await;
         publish_advisory(
             &a,
@@ -266,6 +271,31 @@ async fn what_a_shares_reaches_b_with_provenance_once_and_nothing_more() {
                 .filter(|(_, n, _)| n == "MOVEit Transfer SQL injection")
                 .count(),
             1
+        );
+
+        // The reporter on A takes back consent: B forgets the incident.
+        a.store
+            .set_federation_consent(
+                &format!("incident:{shared_incident}"),
+                false,
+                reporter,
+                now(),
+            )
+            .await
+            .unwrap();
+        b.store.poll_peer_soon(a_on_b.id).await.unwrap();
+        assert_eq!(poll(&b, "instance-4").await, 1);
+        let names = received(&b).await;
+        assert!(
+            !names
+                .iter()
+                .any(|(t, n, _)| t == "incident" || n.contains("payroll-login")),
+            "{backend}: {names:?}"
+        );
+        assert!(
+            names
+                .iter()
+                .any(|(_, n, _)| n == "FortiOS SSL-VPN flaw exploited")
         );
 
         // Operators' pages on B show the peer's status; A's shows what was sent.

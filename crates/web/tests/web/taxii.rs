@@ -804,10 +804,35 @@ async fn credentials_audience_and_need_to_know_decide_what_a_peer_reads() {
             )
             .await
             .unwrap();
-        let served = names(&json!(all_objects(&partner, &partners_id, 100).await));
+        // The peer that had it is told it is revoked; its content is not
+        // served again, and a peer that never had it gets nothing of it.
+        let after = all_objects(&partner, &partners_id, 100).await;
+        let incident: Vec<&Value> = after
+            .iter()
+            .filter(|o| o["name"] == "Payroll phishing wave")
+            .collect();
+        assert_eq!(incident.len(), 1, "{after:?}");
+        assert_eq!(incident[0]["revoked"], true);
         assert!(
-            !served.iter().any(|n| n.contains("Payroll phishing")),
-            "{served:?}"
+            after
+                .iter()
+                .filter(|o| o["type"] == "incident" || o["type"] == "indicator")
+                .all(|o| o["revoked"] == true)
+        );
+        check_schemas(&after);
+        let (_, fresh_token) = reader(&app, "Wales WARP", "wales", "partner", false).await;
+        let fresh = Taxii {
+            app: &app,
+            http: client.clone(),
+            token: fresh_token,
+            login: Some("wales".into()),
+        };
+        let theirs = all_objects(&fresh, &partners_id, 100).await;
+        assert!(
+            !theirs
+                .iter()
+                .any(|o| o["type"] == "incident" || o["revoked"] == true),
+            "{theirs:?}"
         );
 
         // A disabled peer is refused like a stranger.
