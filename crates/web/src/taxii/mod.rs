@@ -66,6 +66,9 @@ pub fn routes() -> Router<AppState> {
         .route(&format!("{c}/objects/{{object}}/versions/"), get(versions))
         .route(&format!("{c}/manifest/"), get(manifest))
         .route("/taxii2/api/status/{status}/", get(status))
+        // Anything else under /taxii2/ is a TAXII 404 (after the credential
+        // check), not the HTML page.
+        .route("/taxii2/{*rest}", axum::routing::any(unknown))
 }
 
 /// A TAXII error: its status and a message in TAXII's error format.
@@ -687,6 +690,12 @@ async fn delete_object(
     let peer = peer(&state, &headers).await?;
     readable(&state, &peer, &id)?;
     Err(read_only())
+}
+
+/// Any other address under `/taxii2/`.
+async fn unknown(State(state): State<AppState>, headers: HeaderMap) -> Result<Response> {
+    peer(&state, &headers).await?;
+    Err(TaxiiError::not_found("the resource"))
 }
 
 /// Status resources exist only for accepted POSTs, and we accept none.

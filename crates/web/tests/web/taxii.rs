@@ -650,6 +650,10 @@ async fn every_endpoint_speaks_taxii_2_1() {
             .get("/taxii2/api/status/2d086da7-4bdc-4f91-900e-d77486753710/")
             .await;
         assert_eq!(status.status, StatusCode::NOT_FOUND);
+        let elsewhere = t.get("/taxii2/api/no-such-thing/").await;
+        assert_eq!(elsewhere.status, StatusCode::NOT_FOUND);
+        assert_eq!(content_type(&elsewhere), TAXII);
+        assert_eq!(elsewhere.json["http_status"], "404");
 
         // Bearer works too; what was served is on record for this peer.
         let bearer = Taxii { login: None, ..t };
