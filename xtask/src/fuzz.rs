@@ -76,6 +76,14 @@ const SEEDS: &[(&str, &[&str])] = &[
     ),
     ("markdown", &[]),
     ("indicator", &[]),
+    ("taxii", &[]),
+    (
+        "assessment_framework",
+        &[
+            "crates/core/frameworks/council-caf.toml",
+            "crates/core/src/assessment/testdata/mini-framework.toml",
+        ],
+    ),
 ];
 
 /// Every target's name.

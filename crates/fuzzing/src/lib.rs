@@ -48,6 +48,8 @@ pub const TARGETS: &[Target] = &[
     ("stix", stix_bundle),
     ("markdown", markdown),
     ("indicator", incident_indicator),
+    ("taxii", taxii_envelope),
+    ("assessment_framework", assessment_framework),
 ];
 
 /// The body of the target called `name`.
@@ -267,6 +269,65 @@ pub fn incident_indicator(data: &[u8]) {
         match openwarp_core::incident::Indicator::parse(&i.value) {
             Ok(again) if again == i => {}
             other => panic!("{s:?} normalises to {i:?}, which reads back as {other:?}"),
+        }
+    }
+}
+
+/// A page of objects from a peer WARP's TAXII server, read as the poller
+/// reads it: the envelope, then each object, its version and its TLP. A
+/// TLP:RED marking anywhere on an object always reads as RED (so it is
+/// refused at the border), whatever else it carries.
+pub fn taxii_envelope(data: &[u8]) {
+    use openwarp_stix::taxii::{Envelope, object_tlp, object_version};
+    let Some(s) = text(data) else { return };
+    let Ok(envelope) = serde_json::from_str::<Envelope>(s) else {
+        return;
+    };
+    for value in envelope.objects {
+        let red = value
+            .get("object_marking_refs")
+            .and_then(|r| r.as_array())
+            .is_some_and(|refs| {
+                refs.iter().any(|r| {
+                    let id = r.as_str().unwrap_or_default();
+                    id == openwarp_stix::tlp::marking_definition_id(openwarp_core::TlpLabel::Red)
+                        || id == openwarp_stix::tlp::TLP_1_RED_ID
+                })
+            });
+        let Ok(object) = openwarp_stix::StixObject::from_value(value) else {
+            continue;
+        };
+        let _ = object_version(&object);
+        let tlp = object_tlp(&object);
+        if red
+            && !matches!(object, openwarp_stix::StixObject::MarkingDefinition(_))
+            && tlp != Some(openwarp_core::TlpLabel::Red)
+        {
+            panic!("an object marked TLP:RED reads as {tlp:?}");
+        }
+    }
+}
+
+/// An assessment framework file: refused with a reason, or every question
+/// it defines can be found by its id.
+pub fn assessment_framework(data: &[u8]) {
+    let Some(s) = text(data) else { return };
+    match openwarp_core::assessment::Framework::from_toml("fuzz.toml", s) {
+        Ok(f) => {
+            for p in f.principles() {
+                for o in &p.outcomes {
+                    for q in &o.questions {
+                        if f.question(&q.id).is_none() {
+                            panic!("question {} is defined but not found", q.id);
+                        }
+                    }
+                }
+            }
+        }
+        Err(e) => {
+            if e.to_string().trim().is_empty() {
+                panic!("a framework refused without a reason");
+            }
         }
     }
 }
