@@ -112,6 +112,23 @@ impl Actor {
     }
 
     /// Disabling, re-enabling or resetting the password of another user.
+    /// Whether this actor may give `target` (of `target_org`) the role
+    /// `new_role`: whoever administers the user, only between member roles,
+    /// never for themselves. Operators are made by invitation only.
+    pub fn can_set_role(
+        &self,
+        target: UserId,
+        target_role: Role,
+        target_org: Option<OrgId>,
+        new_role: Role,
+    ) -> Allowed {
+        self.can_administer_user(target, target_role, target_org)?;
+        if target_org.is_none() || new_role == Role::Operator {
+            return Err(Denied::RoleNotGrantable(new_role.as_str()));
+        }
+        Ok(())
+    }
+
     pub fn can_administer_user(
         &self,
         target: UserId,
@@ -263,6 +280,46 @@ mod tests {
         assert_eq!(
             me.can_administer_user(me.user_id, Role::MemberLead, Some(A)),
             Err(Denied::SelfAction)
+        );
+    }
+
+    #[test]
+    fn roles_change_between_member_roles_by_whoever_administers_the_user() {
+        let lead_a = Actor {
+            user_id: UserId(10),
+            role: Role::MemberLead,
+            org_id: Some(A),
+        };
+        let op = Actor {
+            user_id: UserId(1),
+            role: Role::Operator,
+            org_id: None,
+        };
+        let user_a = UserId(11);
+        assert!(
+            lead_a
+                .can_set_role(user_a, Role::MemberUser, Some(A), Role::MemberLead)
+                .is_ok()
+        );
+        assert!(
+            op.can_set_role(user_a, Role::MemberLead, Some(A), Role::MemberUser)
+                .is_ok()
+        );
+        assert_eq!(
+            lead_a.can_set_role(UserId(20), Role::MemberUser, Some(B), Role::MemberLead),
+            Err(Denied::OtherOrganisation)
+        );
+        assert_eq!(
+            lead_a.can_set_role(UserId(10), Role::MemberLead, Some(A), Role::MemberUser),
+            Err(Denied::SelfAction)
+        );
+        assert_eq!(
+            op.can_set_role(user_a, Role::MemberUser, Some(A), Role::Operator),
+            Err(Denied::RoleNotGrantable("operator"))
+        );
+        assert_eq!(
+            op.can_set_role(UserId(2), Role::Operator, None, Role::MemberLead),
+            Err(Denied::RoleNotGrantable("member_lead"))
         );
     }
 }

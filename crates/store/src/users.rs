@@ -200,6 +200,31 @@ impl Store {
         })
     }
 
+    /// Change a member's role (between member roles) and end their sessions:
+    /// privileges changed, so they sign in again. Their API tokens follow
+    /// the new role at once (each call reads the user's current role).
+    pub async fn set_user_role(&self, id: UserId, role: openwarp_core::Role) -> Result<()> {
+        on_pool!(self, |p| {
+            let mut tx = p.begin().await?;
+            let updated =
+                sqlx::query("UPDATE users SET role = $2 WHERE id = $1 AND org_id IS NOT NULL")
+                    .bind(id.0)
+                    .bind(role.as_str())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+            if updated == 0 {
+                return Err(StoreError::NotFound("user"));
+            }
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
     /// Replace a user's password hash and end all their sessions.
     pub async fn set_password_hash(&self, id: UserId, hash: &str) -> Result<()> {
         on_pool!(self, |p| {

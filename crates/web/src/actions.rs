@@ -236,6 +236,48 @@ async fn administered_user(state: &AppState, actor: &User, id: UserId) -> Result
     Ok(target)
 }
 
+/// Give a member another member role; their sessions end (they sign in
+/// again with the new privileges). Audited with the old and new role.
+pub async fn set_user_role(
+    state: &AppState,
+    actor: &User,
+    id: UserId,
+    role: &str,
+    ip: &str,
+) -> Result<User, AppError> {
+    let target = administered_user(state, actor, id).await?;
+    let new_role: Role = role
+        .parse()
+        .map_err(|e: openwarp_core::membership::UnknownValue| {
+            AppError::field("role", e.to_string())
+        })?;
+    actor
+        .actor()
+        .can_set_role(target.id, target.role, target.org_id, new_role)
+        .map_err(|e| match e {
+            openwarp_core::Denied::RoleNotGrantable(_) => AppError::field("role", e.to_string()),
+            other => other.into(),
+        })?;
+    if new_role != target.role {
+        state.store.set_user_role(target.id, new_role).await?;
+        record(
+            state,
+            Some(actor),
+            "user.role_change",
+            target.org_id,
+            &target.email,
+            serde_json::json!({ "user": id.0, "from": target.role.as_str(), "to": new_role.as_str() }),
+            Some(ip),
+        )
+        .await;
+    }
+    state
+        .store
+        .get_user(target.id)
+        .await?
+        .ok_or(AppError::NotFound("user"))
+}
+
 pub async fn set_user_disabled(
     state: &AppState,
     actor: &User,

@@ -206,6 +206,7 @@ pub fn router(store: Store, config: WebConfig) -> axum::Router {
         )
         .route("/users/{id}/disable", post(orgs::disable_user))
         .route("/users/{id}/enable", post(orgs::enable_user))
+        .route("/users/{id}/role", post(orgs::set_user_role))
         .route("/users/{id}/reset", post(orgs::reset_user))
         .route(
             "/login/mfa",

@@ -69,7 +69,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         license(name = "Apache-2.0")
     ),
     paths(orgs::me, orgs::list_orgs, orgs::create_org, orgs::get_org, orgs::update_org,
-          orgs::list_org_users, orgs::invite_user, orgs::disable_user, orgs::enable_user, orgs::fees,
+          orgs::list_org_users, orgs::invite_user, orgs::disable_user, orgs::enable_user, orgs::set_user_role, orgs::fees,
           advisories::list_advisories, advisories::get_advisory,
           inventory::list_items, inventory::create_item, inventory::get_item, inventory::update_item,
           inventory::delete_item, inventory::import_inventory, inventory::export_inventory, inventory::resolve,
@@ -171,6 +171,7 @@ pub fn routes() -> Router<AppState> {
         .route("/orgs/{id}/invitations", post(orgs::invite_user))
         .route("/users/{id}/disable", post(orgs::disable_user))
         .route("/users/{id}/enable", post(orgs::enable_user))
+        .route("/users/{id}/role", put(orgs::set_user_role))
         .route("/fees", get(orgs::fees))
         .route("/advisories", get(advisories::list_advisories))
         .route("/advisories/{id}", get(advisories::get_advisory))

@@ -318,6 +318,31 @@ pub async fn disable_user(
     set_disabled(state, user, ip, id, true).await
 }
 
+/// A member's new role.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleRequest {
+    /// `member_lead` or `member_user`.
+    pub role: String,
+}
+
+/// Give a member the other member role (operators, or the organisation's
+/// lead for its other users). Their sessions end; they sign in again.
+#[utoipa::path(put, path = "/api/v1/users/{id}/role", tag = "membership", params(("id" = i64, Path, description = "User id")),
+    request_body = RoleRequest,
+    responses((status = 200, body = UserDto), (status = 403, body = ApiErrorBody), (status = 404, body = ApiErrorBody),
+              (status = 422, body = ApiErrorBody)))]
+pub async fn set_user_role(
+    State(state): State<AppState>,
+    ApiCaller(user): ApiCaller,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<RoleRequest>,
+) -> Result<Json<UserDto>, ApiError> {
+    let target = actions::set_user_role(&state, &user, UserId(id), &body.role, &ip).await?;
+    Ok(Json(UserDto::from(&target)))
+}
+
 /// Re-enable a disabled user.
 #[utoipa::path(post, path = "/api/v1/users/{id}/enable", tag = "membership", params(("id" = i64, Path, description = "User id")),
     responses((status = 200, body = UserDto), (status = 403, body = ApiErrorBody), (status = 404, body = ApiErrorBody)))]

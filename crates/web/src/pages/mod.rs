@@ -113,6 +113,7 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "mfa_enabled" => {
             "Your second factor is set up. Keep the recovery codes below somewhere safe."
         }
+        "role_changed" => "The role has been changed; that person signs in again to use it.",
         "mfa_disabled" => "Your second factor has been turned off.",
         "mfa_reset" => {
             "The second factor has been removed and the user signed out; they set up a new one at their next sign-in if one is required."

@@ -521,6 +521,23 @@ pub async fn disable_user(
     .into_response())
 }
 
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct RoleForm {
+    role: String,
+}
+
+/// `POST /users/{id}/role`: member lead or member user.
+pub async fn set_user_role(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<i64>,
+    SessionForm { session, form }: SessionForm<RoleForm>,
+) -> Result<Response, AppError> {
+    let target = actions::set_user_role(&state, &session.user, UserId(id), &form.role, &ip).await?;
+    Ok(Redirect::to(&format!("{}?notice=role_changed", user_home(target.org_id))).into_response())
+}
+
 pub async fn enable_user(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,

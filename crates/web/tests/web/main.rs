@@ -23,6 +23,7 @@ mod mfa;
 mod news;
 mod pages;
 mod polls;
+mod roles;
 mod support;
 mod warp_advisories;
 // Federation (issue 9)
