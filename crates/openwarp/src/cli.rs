@@ -47,6 +47,10 @@ pub enum Command {
     /// Measure alert fan-out: one P1 KEV update to thousands of named
     /// users (ingest to queued), and daily digests for hundreds of councils.
     BenchAlerts(BenchAlertsArgs),
+    /// Measure member pages under a fixed request rate: a fresh seeded
+    /// database, N `serve` instances on loopback, signed-in members, an
+    /// open-loop load; prints throughput and latency percentiles.
+    BenchLoad(BenchLoadArgs),
     /// Copy the database, consistently, while openwarp runs (SQLite: a
     /// compact snapshot file; PostgreSQL: pg_dump's custom format).
     Backup(BackupArgs),
@@ -107,6 +111,41 @@ pub struct BenchAlertsArgs {
     /// Sends in flight at once (and SMTP connections), as `[alerts] concurrency`.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=256))]
     pub concurrency: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchLoadArgs {
+    /// A PostgreSQL server to use (a new database is created on it and
+    /// dropped at the end). Default: a temporary SQLite file.
+    #[arg(long, value_name = "URL")]
+    pub postgres_url: Option<String>,
+    /// `openwarp serve` processes to start, sharing the one database.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub instances: u32,
+    /// Requests per second offered (open loop: sent on schedule whatever
+    /// the answers do).
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub rate: u32,
+    /// Length of the measured run.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub seconds: u64,
+    /// Seconds of load before the measured run, not counted.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(0..=600))]
+    pub warmup: u64,
+    /// Member users to sign in; requests take their sessions in turn.
+    #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub users: u32,
+    /// Councils to add to the demo's (a lead and two users each, with one
+    /// of the demo's estates).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=10_000))]
+    pub extra_councils: u32,
+    /// Advisory files or folders to load too, as a baseline (e.g.
+    /// ../shared/data/kev ../shared/data/nvd/nvdcve-2.0-2024.json.gz).
+    #[arg(long, value_name = "PATH", num_args = 1..)]
+    pub advisories: Vec<PathBuf>,
+    /// A request not answered within this many seconds counts as an error.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub timeout_seconds: u64,
 }
 
 #[derive(Debug, Args)]

@@ -11,6 +11,7 @@ mod assessment_framework;
 // End of assessments (issue 8)
 mod bench;
 mod bench_alerts;
+mod bench_load;
 mod bench_match;
 mod cli;
 mod config;
@@ -77,6 +78,10 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::BenchParse(args) => bench::parse(&args),
         Command::BenchMatch(args) => bench_match::run(&args).await,
         Command::BenchAlerts(args) => bench_alerts::run(&args).await,
+        Command::BenchLoad(args) => {
+            logging::init(LogFormat::Text);
+            bench_load::run(&args).await
+        }
         Command::Backup(args) => ops::backup(&configure(&args.config)?, &args.dest).await,
         Command::Restore(args) => ops::restore(&configure(&args.config)?, &args).await,
         Command::Audit(AuditCommand::Verify(args)) => ops::verify_audit(&configure(&args)?).await,
