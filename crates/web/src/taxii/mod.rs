@@ -29,6 +29,7 @@
 pub mod publish;
 
 use crate::AppState;
+use crate::auth::ClientIp;
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -189,7 +190,30 @@ fn accepts_taxii(headers: &HeaderMap) -> bool {
 }
 
 /// The peer making the request, after the credential and `Accept` checks.
-async fn peer(state: &AppState, headers: &HeaderMap) -> Result<Peer> {
+/// Wrong credentials are limited per address, like API tokens.
+async fn peer(state: &AppState, headers: &HeaderMap, ip: &str) -> Result<Peer> {
+    match authenticated_peer(state, headers).await {
+        Err(e) if e.status == StatusCode::UNAUTHORIZED => {
+            crate::limits::check(
+                state,
+                crate::limits::API_BAD_TOKENS,
+                &crate::limits::address(ip),
+            )
+            .await
+            .map_err(|limit| {
+                TaxiiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "Too many requests",
+                    limit.to_string(),
+                )
+            })?;
+            Err(e)
+        }
+        other => other,
+    }
+}
+
+async fn authenticated_peer(state: &AppState, headers: &HeaderMap) -> Result<Peer> {
     let unauthorized = || {
         TaxiiError::new(
             StatusCode::UNAUTHORIZED,
@@ -279,8 +303,12 @@ fn readable(state: &AppState, peer: &Peer, id: &str) -> Result<Collection> {
         .ok_or_else(|| TaxiiError::not_found("the collection"))
 }
 
-async fn discovery(State(state): State<AppState>, headers: HeaderMap) -> Result<Response> {
-    peer(&state, &headers).await?;
+async fn discovery(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+) -> Result<Response> {
+    peer(&state, &headers, &ip).await?;
     Ok(taxii_json(
         StatusCode::OK,
         &Discovery {
@@ -296,8 +324,12 @@ async fn discovery(State(state): State<AppState>, headers: HeaderMap) -> Result<
     ))
 }
 
-async fn api_root(State(state): State<AppState>, headers: HeaderMap) -> Result<Response> {
-    peer(&state, &headers).await?;
+async fn api_root(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+) -> Result<Response> {
+    peer(&state, &headers, &ip).await?;
     Ok(taxii_json(
         StatusCode::OK,
         &ApiRoot {
@@ -309,8 +341,12 @@ async fn api_root(State(state): State<AppState>, headers: HeaderMap) -> Result<R
     ))
 }
 
-async fn collections(State(state): State<AppState>, headers: HeaderMap) -> Result<Response> {
-    let peer = peer(&state, &headers).await?;
+async fn collections(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let peer = peer(&state, &headers, &ip).await?;
     let list = Collection::ALL
         .into_iter()
         .filter(|c| c.readable_by(peer.audience))
@@ -324,10 +360,11 @@ async fn collections(State(state): State<AppState>, headers: HeaderMap) -> Resul
 
 async fn collection(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let peer = peer(&state, &headers).await?;
+    let peer = peer(&state, &headers, &ip).await?;
     let c = readable(&state, &peer, &id)?;
     Ok(taxii_json(StatusCode::OK, &resource(&state, c)))
 }
@@ -573,11 +610,12 @@ async fn envelope(
 
 async fn objects(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let peer = peer(&state, &headers).await?;
+    let peer = peer(&state, &headers, &ip).await?;
     let c = readable(&state, &peer, &id)?;
     let q = Query::parse(raw.as_deref())?;
     let rows = selected(&state, &peer, c, &q, None, VersionFilter::Last).await?;
@@ -587,11 +625,12 @@ async fn objects(
 
 async fn object(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     Path((id, object)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let peer = peer(&state, &headers).await?;
+    let peer = peer(&state, &headers, &ip).await?;
     let c = readable(&state, &peer, &id)?;
     let q = Query::parse(raw.as_deref())?;
     let rows = selected(&state, &peer, c, &q, Some(&object), VersionFilter::Last).await?;
@@ -604,11 +643,12 @@ async fn object(
 
 async fn versions(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     Path((id, object)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let peer = peer(&state, &headers).await?;
+    let peer = peer(&state, &headers, &ip).await?;
     let c = readable(&state, &peer, &id)?;
     let q = Query::parse(raw.as_deref())?;
     let rows = selected(&state, &peer, c, &q, Some(&object), VersionFilter::All).await?;
@@ -626,11 +666,12 @@ async fn versions(
 
 async fn manifest(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let peer = peer(&state, &headers).await?;
+    let peer = peer(&state, &headers, &ip).await?;
     let c = readable(&state, &peer, &id)?;
     let q = Query::parse(raw.as_deref())?;
     let rows = selected(&state, &peer, c, &q, None, VersionFilter::Last).await?;
@@ -663,10 +704,11 @@ fn read_only() -> TaxiiError {
 /// collections are read-only for peers (403).
 async fn add_objects(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let peer = peer(&state, &headers).await?;
+    let peer = peer(&state, &headers, &ip).await?;
     readable(&state, &peer, &id)?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -684,27 +726,33 @@ async fn add_objects(
 
 async fn delete_object(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     Path((id, _object)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let peer = peer(&state, &headers).await?;
+    let peer = peer(&state, &headers, &ip).await?;
     readable(&state, &peer, &id)?;
     Err(read_only())
 }
 
 /// Any other address under `/taxii2/`.
-async fn unknown(State(state): State<AppState>, headers: HeaderMap) -> Result<Response> {
-    peer(&state, &headers).await?;
+async fn unknown(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+) -> Result<Response> {
+    peer(&state, &headers, &ip).await?;
     Err(TaxiiError::not_found("the resource"))
 }
 
 /// Status resources exist only for accepted POSTs, and we accept none.
 async fn status(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     Path(_id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response> {
-    peer(&state, &headers).await?;
+    peer(&state, &headers, &ip).await?;
     Err(TaxiiError::not_found("the status resource"))
 }
 

@@ -117,3 +117,31 @@ async fn hsts_only_behind_tls() {
         "max-age=31536000; includeSubDomains"
     );
 }
+
+#[tokio::test]
+async fn guessing_taxii_credentials_is_limited_per_address() {
+    let app = sqlite_app().await;
+    let http = &app.client().http;
+    for i in 0..30 {
+        let r = http
+            .get(app.url("/taxii2/"))
+            .basic_auth("peer", Some(format!("guess-{i}")))
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{i}");
+    }
+    let r = http
+        .get(app.url("/taxii2/"))
+        .bearer_auth("another guess")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .expect("ascii")
+            .starts_with("application/taxii+json")
+    );
+}
