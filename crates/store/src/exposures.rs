@@ -1045,6 +1045,26 @@ impl Store {
         rows.into_iter().map(Exposure::try_from).collect()
     }
 
+    /// The `limit` most urgent open exposures of `org` (new, assessing or
+    /// action in progress), in [`Store::list_exposures`]' order. For the
+    /// dashboard, which shows a few: the filter and the limit are in the SQL,
+    /// so the other exposures' findings are neither read nor decoded.
+    pub async fn top_open_exposures(&self, org: OrgId, limit: i64) -> Result<Vec<Exposure>> {
+        let rows: Vec<ExposureRow> = on_pool!(self, |p| sqlx::query_as(concat!(
+            exposure_select!(),
+            " WHERE x.org_id = $1 AND x.active = $2 \
+              AND x.status IN ('new', 'assessing', 'action_in_progress') \
+              ORDER BY x.priority, a.kev_date_added IS NULL, a.cvss_score DESC NULLS LAST, \
+              x.first_seen DESC, x.id DESC LIMIT $3"
+        ))
+        .bind(org.0)
+        .bind(true)
+        .bind(limit)
+        .fetch_all(p)
+        .await)?;
+        rows.into_iter().map(Exposure::try_from).collect()
+    }
+
     /// One exposure of `org`, with its history (newest first).
     pub async fn exposure(
         &self,

@@ -10,7 +10,6 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::{Redirect, Response};
 use openwarp_core::{Pence, RenewalState};
-use openwarp_store::ExposureFilter;
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -136,11 +135,9 @@ pub async fn dashboard(
             let exposure_counts = priority_counts(state.store.exposure_counts(org.id).await?);
             let top = state
                 .store
-                .list_exposures(org.id, &ExposureFilter::default())
+                .top_open_exposures(org.id, TOP_EXPOSURES as i64)
                 .await?
                 .iter()
-                .filter(|x| x.status.is_open())
-                .take(TOP_EXPOSURES)
                 .map(ExposureRow::new)
                 .collect();
             (
