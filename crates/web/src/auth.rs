@@ -176,14 +176,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for PendingForm<T> {
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let (mut parts, body) = req.into_parts();
         let PendingSignIn(session) = PendingSignIn::from_request_parts(&mut parts, state).await?;
-        let req = Request::from_parts(parts, body);
-        let fields = read_form_body(req)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        if !constant_time_eq(csrf_field(&fields), &session.csrf_token) {
-            return Err(csrf_failed().into_response());
-        }
-        let form = decode_fields(&fields).map_err(IntoResponse::into_response)?;
+        let form = checked_form(Request::from_parts(parts, body), &session).await?;
         Ok(PendingForm { session, form })
     }
 }
@@ -277,6 +270,17 @@ fn csrf_failed() -> AppError {
     )
 }
 
+/// The form in `req`, once its CSRF field matches `session`'s token.
+async fn checked_form<T: DeserializeOwned>(req: Request, session: &Session) -> Result<T, Response> {
+    let fields = read_form_body(req)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    if !constant_time_eq(csrf_field(&fields), &session.csrf_token) {
+        return Err(csrf_failed().into_response());
+    }
+    decode_fields(&fields).map_err(IntoResponse::into_response)
+}
+
 /// A form posted by a signed-in user, checked against the session's CSRF token.
 pub struct SessionForm<T> {
     pub session: Session,
@@ -288,14 +292,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for SessionForm<T> {
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let (mut parts, body) = req.into_parts();
         let SignedIn(session) = SignedIn::from_request_parts(&mut parts, state).await?;
-        let req = Request::from_parts(parts, body);
-        let fields = read_form_body(req)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        if !constant_time_eq(csrf_field(&fields), &session.csrf_token) {
-            return Err(csrf_failed().into_response());
-        }
-        let form = decode_fields(&fields).map_err(IntoResponse::into_response)?;
+        let form = checked_form(Request::from_parts(parts, body), &session).await?;
         Ok(SessionForm { session, form })
     }
 }

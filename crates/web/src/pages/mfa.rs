@@ -449,6 +449,17 @@ pub struct CodeOnly {
     code: String,
 }
 
+/// The second-factor page again, saying the code in `field` was wrong.
+async fn wrong_code(
+    state: &AppState,
+    session: &Session,
+    field: &'static str,
+) -> Result<Response, AppError> {
+    let errors = FormErrors::one(field, "That code is not right.");
+    let page = status_page(state, session, errors, Vec::new(), None).await?;
+    render_with(StatusCode::UNPROCESSABLE_ENTITY, &page)
+}
+
 async fn current_code_ok(state: &AppState, user: UserId, code: &str) -> Result<bool, AppError> {
     Ok(second_factor_passes(state, user, code).await?.is_some())
 }
@@ -466,15 +477,7 @@ pub async fn disable(
         ));
     }
     if !current_code_ok(&state, user.id, &form.code).await? {
-        let page = status_page(
-            &state,
-            &session,
-            FormErrors::one("disable_code", "That code is not right."),
-            Vec::new(),
-            None,
-        )
-        .await?;
-        return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
+        return wrong_code(&state, &session, "disable_code").await;
     }
     state.store.remove_second_factor(user.id).await?;
     record(
@@ -498,15 +501,7 @@ pub async fn new_recovery_codes(
 ) -> Result<Response, AppError> {
     let user = &session.user;
     if !current_code_ok(&state, user.id, &form.code).await? {
-        let page = status_page(
-            &state,
-            &session,
-            FormErrors::one("codes_code", "That code is not right."),
-            Vec::new(),
-            None,
-        )
-        .await?;
-        return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
+        return wrong_code(&state, &session, "codes_code").await;
     }
     let codes = state.store.replace_recovery_codes(user.id).await?;
     record(
