@@ -183,6 +183,20 @@ async fn audit(
     .await;
 }
 
+/// A change to an incident: in its access log as `action`, and in the audit
+/// log as `incident.{action}` with `detail`.
+async fn record_change(
+    state: &AppState,
+    user: &User,
+    inc: &Incident,
+    action: &str,
+    detail: serde_json::Value,
+    ip: &str,
+) {
+    log_change(state, inc, user, action, ip).await;
+    audit(state, user, &format!("incident.{action}"), inc, detail, ip).await;
+}
+
 /// Read one incident (the detail page, `GET /api/v1/incidents/{id}`).
 pub async fn read(
     state: &AppState,
@@ -438,12 +452,11 @@ pub async fn report(
         .store
         .create_incident(org, user.id, &draft, region(state), now())
         .await?;
-    log_change(state, &inc, user, "report", ip).await;
-    audit(
+    record_change(
         state,
         user,
-        "incident.report",
         &inc,
+        "report",
         json!({
             "category": draft.category.as_str(),
             "tlp": draft.tlp.as_str(),
@@ -493,12 +506,11 @@ pub async fn update(
         .store
         .update_incident(public_id, &draft, user.id, region(state), now())
         .await?;
-    log_change(state, &inc, user, "update", ip).await;
-    audit(
+    record_change(
         state,
         user,
-        "incident.update",
         &inc,
+        "update",
         json!({
             "status": [before.report.status.as_str(), inc.report.status.as_str()],
             "tlp": [before.report.tlp.as_str(), inc.report.tlp.as_str()],
@@ -624,12 +636,11 @@ pub async fn log_escalation(
             now(),
         )
         .await?;
-    log_change(state, &inc, user, "escalation", ip).await;
-    audit(
+    record_change(
         state,
         user,
-        "incident.escalation",
         &inc,
+        "escalation",
         json!({ "target": esc.target.as_str(), "at": esc.at }),
         ip,
     )
@@ -695,12 +706,11 @@ pub async fn record_ico(
             now(),
         )
         .await?;
-    log_change(state, &inc, user, "ico", ip).await;
-    audit(
+    record_change(
         state,
         user,
-        "incident.ico",
         &inc,
+        "ico",
         json!({ "at": n.at, "method": n.method }),
         ip,
     )
@@ -760,12 +770,11 @@ pub async fn set_sanitised(
         .set_sanitised_version(public_id, &draft, authorised, user.id, now())
         .await?;
     let action = if authorised { "share" } else { "share_propose" };
-    log_change(state, &inc, user, action, ip).await;
-    audit(
+    record_change(
         state,
         user,
-        &format!("incident.{action}"),
         &inc,
+        action,
         json!({
             "tlp": draft.tlp.as_str(),
             "attribution": match draft.attribution {
@@ -802,13 +811,12 @@ pub async fn approve(
         .store
         .approve_sanitised_version(public_id, user.id, now())
         .await?;
-    log_change(state, &inc, user, "share_approve", ip).await;
     let tlp = inc.shared.as_ref().map(|s| s.tlp.as_str());
-    audit(
+    record_change(
         state,
         user,
-        "incident.share_approve",
         &inc,
+        "share_approve",
         json!({ "tlp": tlp }),
         ip,
     )
@@ -836,12 +844,11 @@ pub async fn withdraw(
         .store
         .withdraw_sharing(public_id, user.id, now())
         .await?;
-    log_change(state, &inc, user, "share_withdraw", ip).await;
-    audit(
+    record_change(
         state,
         user,
-        "incident.share_withdraw",
         &inc,
+        "share_withdraw",
         json!({ "was": before.sharing.as_str() }),
         ip,
     )
@@ -890,12 +897,11 @@ pub async fn set_lessons(
         .store
         .set_lessons(public_id, &lessons, input.share, user.id, now())
         .await?;
-    log_change(state, &inc, user, "lessons", ip).await;
-    audit(
+    record_change(
         state,
         user,
-        "incident.lessons",
         &inc,
+        "lessons",
         json!({ "shared": input.share }),
         ip,
     )
