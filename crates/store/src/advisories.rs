@@ -598,18 +598,19 @@ impl Store {
     }
 
     /// A page of advisories matching `filter`, most recently modified first.
+    ///
+    /// The page is read first: when it is the last (fewer rows than `limit`)
+    /// the total follows from it, and the count — a second pass over every
+    /// matching advisory, a full scan for a text search — is skipped.
     pub async fn list_advisories(
         &self,
         filter: &AdvisoryFilter,
         limit: i64,
         offset: i64,
     ) -> Result<AdvisoryPage> {
+        let limit = limit.clamp(1, 500);
+        let offset = offset.max(0);
         on_pool!(self, |p| {
-            let mut count = sqlx::QueryBuilder::new(
-                "SELECT COUNT(*) FROM advisories a LEFT JOIN epss_scores e ON e.cve_id = a.vuln_id WHERE 1 = 1",
-            );
-            push_filter(&mut count, filter);
-            let (total,): (i64,) = count.build_query_as().fetch_one(p).await?;
             let mut list = sqlx::QueryBuilder::new(concat!(
                 "SELECT ",
                 advisory_columns!(),
@@ -617,10 +618,21 @@ impl Store {
             ));
             push_filter(&mut list, filter);
             list.push(" ORDER BY a.modified DESC NULLS LAST, a.vuln_id DESC LIMIT ");
-            list.push_bind(limit.clamp(1, 500));
+            list.push_bind(limit);
             list.push(" OFFSET ");
-            list.push_bind(offset.max(0));
+            list.push_bind(offset);
             let rows: Vec<AdvisoryRow> = list.build_query_as().fetch_all(p).await?;
+            let last_page = (rows.len() as i64) < limit && (!rows.is_empty() || offset == 0);
+            let total = if last_page {
+                offset + rows.len() as i64
+            } else {
+                let mut count = sqlx::QueryBuilder::new(
+                    "SELECT COUNT(*) FROM advisories a LEFT JOIN epss_scores e ON e.cve_id = a.vuln_id WHERE 1 = 1",
+                );
+                push_filter(&mut count, filter);
+                let (total,): (i64,) = count.build_query_as().fetch_one(p).await?;
+                total
+            };
             Ok(AdvisoryPage { rows, total })
         })
     }
