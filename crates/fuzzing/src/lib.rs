@@ -212,7 +212,15 @@ pub fn stix_bundle(data: &[u8]) {
 /// merely looks like HTML is escaped, so only real tags start with `<`.)
 pub fn markdown(data: &[u8]) {
     let Some(s) = text(data) else { return };
-    let html = openwarp_core::discussion::render_markdown(s).to_ascii_lowercase();
+    if let Err(problem) = unsafe_html(&openwarp_core::discussion::render_markdown(s)) {
+        panic!("{problem}");
+    }
+}
+
+/// What makes `html` unsafe to show, if anything: a script, frame, style
+/// or form tag, an event handler, or a script or data URL.
+fn unsafe_html(html: &str) -> Result<(), String> {
+    let html = html.to_ascii_lowercase();
     for tag in html.split('<').skip(1) {
         let tag = tag.split('>').next().unwrap_or_default();
         let name = tag
@@ -224,17 +232,38 @@ pub fn markdown(data: &[u8]) {
             name,
             "script" | "iframe" | "object" | "embed" | "style" | "form" | "input"
         ) {
-            panic!("rendered Markdown has a <{name}> tag: {html}");
+            return Err(format!("rendered Markdown has a <{name}> tag: {html}"));
         }
-        let handler = attribute_names(tag).any(|attr| attr.starts_with("on"));
-        if handler || tag.contains("javascript:") {
-            panic!("rendered Markdown has a dangerous attribute in <{tag}>: {html}");
+        for (attr, value) in attributes(tag) {
+            // What a browser would take as the scheme: control characters
+            // and spaces inside it are ignored (`java\tscript:`).
+            let scheme: String = value
+                .chars()
+                .filter(|c| !c.is_ascii_whitespace() && !c.is_ascii_control())
+                .take_while(|c| *c != ':' && *c != '/' && *c != '?' && *c != '#')
+                .collect();
+            let has_scheme = value.contains(':')
+                && value
+                    .chars()
+                    .filter(|c| !c.is_ascii_whitespace() && !c.is_ascii_control())
+                    .nth(scheme.chars().count())
+                    == Some(':');
+            let dangerous_url = matches!(attr, "href" | "src" | "action" | "formaction")
+                && has_scheme
+                && matches!(scheme.as_str(), "javascript" | "vbscript" | "data");
+            if attr.starts_with("on") || dangerous_url {
+                return Err(format!(
+                    "rendered Markdown has a dangerous attribute {attr}={value:?} in <{tag}>: {html}"
+                ));
+            }
         }
     }
+    Ok(())
 }
 
-/// The attribute names in the inside of a tag (`a href="x" title='y'`).
-fn attribute_names(tag: &str) -> impl Iterator<Item = &str> {
+/// The attributes in the inside of a tag (`a href="x" title='y'`), as
+/// (name, value) with the quotes removed (value empty when absent).
+fn attributes(tag: &str) -> impl Iterator<Item = (&str, &str)> {
     let mut rest = tag
         .trim_start_matches('/')
         .trim_start_matches(|c: char| !c.is_ascii_whitespace());
@@ -248,16 +277,28 @@ fn attribute_names(tag: &str) -> impl Iterator<Item = &str> {
             .unwrap_or(rest.len());
         let (name, after) = rest.split_at(end);
         rest = after.trim_start();
-        if let Some(value) = rest.strip_prefix('=') {
-            let value = value.trim_start();
-            rest = match value.chars().next() {
-                Some(q @ ('"' | '\'')) => value[1..].find(q).map_or("", |i| &value[i + 2..]),
-                _ => value
-                    .find(|c: char| c.is_ascii_whitespace())
-                    .map_or("", |i| &value[i..]),
-            };
+        let mut value = "";
+        if let Some(v) = rest.strip_prefix('=') {
+            let v = v.trim_start();
+            match v.chars().next() {
+                Some(q @ ('"' | '\'')) => match v[1..].find(q) {
+                    Some(i) => {
+                        value = &v[1..i + 1];
+                        rest = &v[i + 2..];
+                    }
+                    None => {
+                        value = &v[1..];
+                        rest = "";
+                    }
+                },
+                _ => {
+                    let end = v.find(|c: char| c.is_ascii_whitespace()).unwrap_or(v.len());
+                    value = &v[..end];
+                    rest = &v[end..];
+                }
+            }
         }
-        Some(name)
+        Some((name, value))
     })
 }
 
@@ -328,6 +369,33 @@ pub fn assessment_framework(data: &[u8]) {
             if e.to_string().trim().is_empty() {
                 panic!("a framework refused without a reason");
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unsafe_html;
+
+    #[test]
+    fn the_html_oracle_catches_what_it_should_and_only_that() {
+        for bad in [
+            "<script>x</script>",
+            "<p onclick=\"x\">a</p>",
+            "<a href=\"javascript:alert(1)\">a</a>",
+            "<a href=\"JaVa\tScript:alert(1)\">a</a>",
+            "<img src='data:text/html,x'>",
+            "<iframe src=\"https://x\"></iframe>",
+        ] {
+            assert!(unsafe_html(bad).is_err(), "{bad}");
+        }
+        for good in [
+            "<p>a &lt;script&gt;</p>",
+            "<a href=\"j%5d(javascript:alert(1))\" rel=\"noopener\">x</a>",
+            "<a href=\"https://example.com/javascript:x\" title=\"on the road\">x</a>",
+            "<code>onclick=</code>",
+        ] {
+            assert_eq!(unsafe_html(good), Ok(()), "{good}");
         }
     }
 }
