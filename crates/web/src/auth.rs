@@ -509,14 +509,7 @@ impl FromRequestParts<AppState> for ApiCaller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty());
-        let user = match token {
+        let user = match bearer_token(&parts.headers) {
             Some(t) => state.store.api_token_user(t, now()).await?,
             None => None,
         };
@@ -549,6 +542,16 @@ impl FromRequestParts<AppState> for ApiCaller {
         }
         Ok(ApiCaller(user))
     }
+}
+
+/// The token of an `Authorization: Bearer …` header, if any.
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
 }
 
 /// Hash a new password on a blocking thread (argon2id is deliberately slow).

@@ -127,10 +127,7 @@ fn may_scrape(state: &AppState, headers: &HeaderMap, ip: &str) -> bool {
         .as_deref()
         .filter(|t| !t.is_empty())
     {
-        Some(token) => headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
+        Some(token) => crate::auth::bearer_token(headers)
             .is_some_and(|given| openwarp_store::crypto::constant_time_eq(given, token)),
         None => ip
             .parse::<std::net::IpAddr>()

@@ -251,6 +251,21 @@ async fn authenticated_peer(state: &AppState, headers: &HeaderMap) -> Result<Pee
     Ok(peer)
 }
 
+/// The peer, the collection it asked for (if it may read it) and its query
+/// parameters: how every read of a collection's objects starts.
+async fn reading(
+    state: &AppState,
+    headers: &HeaderMap,
+    ip: &str,
+    collection: &str,
+    raw: Option<&str>,
+) -> Result<(Peer, Collection, Query)> {
+    let peer = peer(state, headers, ip).await?;
+    let c = readable(state, &peer, collection)?;
+    let q = Query::parse(raw)?;
+    Ok((peer, c, q))
+}
+
 /// A collection's TAXII id: a UUID derived from this WARP's address and the
 /// collection, so it is stable and differs between WARPs.
 pub fn collection_id(state: &AppState, c: Collection) -> String {
@@ -615,9 +630,7 @@ async fn objects(
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let peer = peer(&state, &headers, &ip).await?;
-    let c = readable(&state, &peer, &id)?;
-    let q = Query::parse(raw.as_deref())?;
+    let (peer, c, q) = reading(&state, &headers, &ip, &id, raw.as_deref()).await?;
     let rows = selected(&state, &peer, c, &q, None, VersionFilter::Last).await?;
     let (rows, next) = page(rows, &q);
     envelope(&state, &peer, c, rows, next).await
@@ -630,9 +643,7 @@ async fn object(
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let peer = peer(&state, &headers, &ip).await?;
-    let c = readable(&state, &peer, &id)?;
-    let q = Query::parse(raw.as_deref())?;
+    let (peer, c, q) = reading(&state, &headers, &ip, &id, raw.as_deref()).await?;
     let rows = selected(&state, &peer, c, &q, Some(&object), VersionFilter::Last).await?;
     if rows.is_empty() && q.added_after.is_none() && q.next.is_none() {
         return Err(TaxiiError::not_found("the object"));
@@ -648,9 +659,7 @@ async fn versions(
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let peer = peer(&state, &headers, &ip).await?;
-    let c = readable(&state, &peer, &id)?;
-    let q = Query::parse(raw.as_deref())?;
+    let (peer, c, q) = reading(&state, &headers, &ip, &id, raw.as_deref()).await?;
     let rows = selected(&state, &peer, c, &q, Some(&object), VersionFilter::All).await?;
     if rows.is_empty() && q.added_after.is_none() && q.next.is_none() {
         return Err(TaxiiError::not_found("the object"));
@@ -671,9 +680,7 @@ async fn manifest(
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let peer = peer(&state, &headers, &ip).await?;
-    let c = readable(&state, &peer, &id)?;
-    let q = Query::parse(raw.as_deref())?;
+    let (peer, c, q) = reading(&state, &headers, &ip, &id, raw.as_deref()).await?;
     let rows = selected(&state, &peer, c, &q, None, VersionFilter::Last).await?;
     let (rows, next) = page(rows, &q);
     let body = Manifest {
