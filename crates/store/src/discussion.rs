@@ -366,14 +366,16 @@ impl Store {
         Ok((post_id, queued))
     }
 
-    /// Edit a post's text, if [`openwarp_core::discussion::may_edit`] allows.
-    pub async fn edit_post(
+    /// Whether `actor` may edit post `post_id` now (its author, while the
+    /// post is visible, the thread open and the edit window not passed):
+    /// asked before the new text is looked at, so that a refusal never
+    /// depends on what was sent.
+    pub async fn check_may_edit_post(
         &self,
         post_id: i64,
-        body: &str,
         actor: &Actor,
         now: DateTime<Utc>,
-    ) -> std::result::Result<Post, DiscussionError> {
+    ) -> std::result::Result<(), DiscussionError> {
         let post = self.post(post_id).await?;
         let locked = self.thread(post.thread_id).await?.thread.locked;
         let facts = PostFacts {
@@ -382,7 +384,18 @@ impl Store {
             hidden: post.hidden,
             thread_locked: locked,
         };
-        may_edit(actor, &facts, now).map_err(DiscussionError::Refused)?;
+        may_edit(actor, &facts, now).map_err(DiscussionError::Refused)
+    }
+
+    /// Edit a post's text, if [`openwarp_core::discussion::may_edit`] allows.
+    pub async fn edit_post(
+        &self,
+        post_id: i64,
+        body: &str,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> std::result::Result<Post, DiscussionError> {
+        self.check_may_edit_post(post_id, actor, now).await?;
         on_pool!(self, |p| {
             sqlx::query(
                 "UPDATE discussion_posts SET body = $2, edited_at = $3 WHERE id = $1 AND hidden_at IS NULL",

@@ -120,6 +120,11 @@ pub async fn reply(
 
 /// Edit one's own post within 24 hours.
 pub async fn edit(state: &AppState, user: &User, post: i64, body: &str) -> Result<Post, AppError> {
+    // Who may edit is settled before what was sent is judged.
+    state
+        .store
+        .check_may_edit_post(post, &user.actor(), now())
+        .await?;
     let body = validate_post(body)?;
     Ok(state
         .store

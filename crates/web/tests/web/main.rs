@@ -5,6 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: failing loudly is the point
 
+mod access_matrix;
 mod advisories;
 mod alerts;
 mod api;
