@@ -589,10 +589,13 @@ fn paged(json: String, rows: &[TaxiiRow]) -> Response {
     response
 }
 
-/// Objects as sent, and the record of sending them.
+/// Objects as sent, and the record of sending them: each version in the
+/// peer's served log, and one entry in the hash-chained audit log per
+/// answer that carried any.
 async fn envelope(
     state: &AppState,
     peer: &Peer,
+    ip: &str,
     c: Collection,
     rows: Vec<TaxiiRow>,
     next: Option<String>,
@@ -601,10 +604,35 @@ async fn envelope(
         .iter()
         .map(|r| (r.stix_id.clone(), r.modified, r.tlp))
         .collect();
+    let now = openwarp_store::now();
     state
         .store
-        .record_served(peer.id, c.key(), &served, openwarp_store::now())
+        .record_served(peer.id, c.key(), &served, now)
         .await?;
+    if !served.is_empty() {
+        let objects: Vec<serde_json::Value> = served
+            .iter()
+            .map(|(id, modified, tlp)| {
+                serde_json::json!({ "id": id, "modified": modified, "tlp": tlp.as_str() })
+            })
+            .collect();
+        let actor = format!("peer:{}", peer.name);
+        let target = format!("taxii:{}", c.key());
+        let entry = openwarp_store::AuditEntry {
+            actor_user_id: None,
+            actor: &actor,
+            action: "federation.send",
+            org_id: None,
+            target: &target,
+            detail: serde_json::json!({ "peer_id": peer.id, "count": objects.len(), "objects": objects }),
+            ip: Some(ip),
+        };
+        // Like every audit write: a failure is logged loudly, and the
+        // objects (already on the served log) still go out.
+        if let Err(e) = state.store.audit(entry, now).await {
+            tracing::error!(error = %e, peer = %peer.name, "could not write the audit log");
+        }
+    }
     // The objects go out exactly as stored (our own serialisation, `type`
     // first), not re-parsed into a map that would reorder their keys.
     let mut body = String::from("{\"more\":");
@@ -633,7 +661,7 @@ async fn objects(
     let (peer, c, q) = reading(&state, &headers, &ip, &id, raw.as_deref()).await?;
     let rows = selected(&state, &peer, c, &q, None, VersionFilter::Last).await?;
     let (rows, next) = page(rows, &q);
-    envelope(&state, &peer, c, rows, next).await
+    envelope(&state, &peer, &ip, c, rows, next).await
 }
 
 async fn object(
@@ -649,7 +677,7 @@ async fn object(
         return Err(TaxiiError::not_found("the object"));
     }
     let (rows, next) = page(rows, &q);
-    envelope(&state, &peer, c, rows, next).await
+    envelope(&state, &peer, &ip, c, rows, next).await
 }
 
 async fn versions(

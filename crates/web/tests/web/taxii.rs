@@ -667,6 +667,21 @@ async fn every_endpoint_speaks_taxii_2_1() {
             log.iter()
                 .all(|s| matches!(s.tlp, TlpLabel::Clear | TlpLabel::Green))
         );
+        // …and in the hash-chained audit log, one entry per answer that
+        // carried objects, naming the peer and each object version.
+        let audit = app.store.audit_log(5000, None).await.unwrap();
+        let sends: Vec<_> = audit
+            .iter()
+            .filter(|e| e.action == "federation.send")
+            .collect();
+        assert!(!sends.is_empty());
+        assert!(sends.iter().all(|e| e.actor.starts_with("peer:")));
+        assert!(
+            sends
+                .iter()
+                .any(|e| e.target == "taxii:partners" && e.detail.contains(report_id)),
+            "{sends:?}"
+        );
         let _ = (
             seeded.green_advisory,
             seeded.operator,
