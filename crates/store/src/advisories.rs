@@ -11,7 +11,7 @@
 //!   log, and the advisory of each vulnerability it touches is re-summarised
 //!   from all of that vulnerability's records.
 
-use crate::{Result, Store, StoreError, corrupt, on_pool};
+use crate::{Backend, Result, Store, StoreError, corrupt, on_pool};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -616,7 +616,7 @@ impl Store {
                 advisory_columns!(),
                 " FROM advisories a LEFT JOIN epss_scores e ON e.cve_id = a.vuln_id WHERE 1 = 1"
             ));
-            push_filter(&mut list, filter);
+            push_filter(&mut list, self.backend(), filter);
             list.push(" ORDER BY a.modified DESC NULLS LAST, a.vuln_id DESC LIMIT ");
             list.push_bind(limit);
             list.push(" OFFSET ");
@@ -629,7 +629,7 @@ impl Store {
                 let mut count = sqlx::QueryBuilder::new(
                     "SELECT COUNT(*) FROM advisories a LEFT JOIN epss_scores e ON e.cve_id = a.vuln_id WHERE 1 = 1",
                 );
-                push_filter(&mut count, filter);
+                push_filter(&mut count, self.backend(), filter);
                 let (total,): (i64,) = count.build_query_as().fetch_one(p).await?;
                 total
             };
@@ -668,10 +668,14 @@ macro_rules! advisory_columns {
 }
 use advisory_columns;
 
-/// Append the filter's conditions. Written once for both backends: only
-/// portable SQL (LIKE on a lower-cased column, comparisons on bound values).
-fn push_filter<DB: sqlx::Database>(qb: &mut sqlx::QueryBuilder<DB>, f: &AdvisoryFilter)
-where
+/// Append the filter's conditions. Written once for both backends: portable
+/// SQL (LIKE on a lower-cased column, comparisons on bound values), except
+/// for the text search's index (see [`push_text_filter`]).
+fn push_filter<DB: sqlx::Database>(
+    qb: &mut sqlx::QueryBuilder<DB>,
+    backend: Backend,
+    f: &AdvisoryFilter,
+) where
     for<'t> String: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
     for<'t> f64: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
     for<'t> DateTime<Utc>: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
@@ -680,16 +684,7 @@ where
         qb.push(" AND a.rejected = FALSE");
     }
     if let Some(text) = &f.text {
-        for word in text.split_whitespace().take(8) {
-            let escaped = word
-                .to_lowercase()
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_");
-            qb.push(" AND a.search_text LIKE ");
-            qb.push_bind(format!("%{escaped}%"));
-            qb.push(" ESCAPE '\\'");
-        }
+        push_text_filter(qb, backend, text);
     }
     if let Some(sev) = f.min_severity {
         let allowed: Vec<&str> = ["low", "medium", "high", "critical"]
@@ -742,6 +737,84 @@ where
             qb.push_bind(p.trim().to_lowercase());
         }
         qb.push(")");
+    }
+}
+
+/// Words shorter than this cannot use a trigram index.
+const TRIGRAM: usize = 3;
+
+/// The search's words (at most eight), lower-cased as `search_text` is.
+fn search_words(text: &str) -> Vec<String> {
+    text.split_whitespace()
+        .take(8)
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// `%word%` for LIKE with `\` as the escape character: `%`, `_` and `\`
+/// in the word match themselves.
+fn like_pattern(word: &str) -> String {
+    let escaped = word
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// An FTS5 query finding the rows that contain every word as a substring
+/// (with the trigram tokenizer a quoted phrase is a substring; `"` is
+/// doubled inside one). Only words of [`TRIGRAM`] or more characters: a
+/// shorter phrase matches nothing there.
+fn fts_query(words: &[String]) -> Option<String> {
+    let phrases: Vec<String> = words
+        .iter()
+        .filter(|w| w.chars().count() >= TRIGRAM)
+        .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
+        .collect();
+    (!phrases.is_empty()).then(|| phrases.join(" AND "))
+}
+
+/// The text search: every word must occur in `search_text`, ignoring case
+/// (both sides are lower-cased), as `search_text LIKE '%word%'` says — the
+/// meaning is that and only that on both backends; the index only finds
+/// the candidates faster.
+///
+/// - PostgreSQL: the LIKEs as written; the `pg_trgm` GIN index on
+///   `search_text` (migration 0020) answers them.
+/// - SQLite: the words of 3+ characters go to the FTS5 trigram index over
+///   the narrow `advisory_search` copy, and each is rechecked there with the
+///   same LIKE (so the trigram tokenizer's own case folding cannot add a
+///   row). Shorter words are checked with LIKE on the candidates; a search
+///   made only of short words scans, as before.
+fn push_text_filter<DB: sqlx::Database>(
+    qb: &mut sqlx::QueryBuilder<DB>,
+    backend: Backend,
+    text: &str,
+) where
+    for<'t> String: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+{
+    let words = search_words(text);
+    let mut unindexed: Vec<&String> = words.iter().collect();
+    if let (Backend::Sqlite, Some(query)) = (backend, fts_query(&words)) {
+        let indexed;
+        (indexed, unindexed) = words.iter().partition(|w| w.chars().count() >= TRIGRAM);
+        qb.push(
+            " AND a.vuln_id IN (SELECT s.vuln_id FROM advisory_search s WHERE s.id IN \
+             (SELECT rowid FROM advisory_search_fts WHERE advisory_search_fts MATCH ",
+        );
+        qb.push_bind(query);
+        qb.push(")");
+        for word in indexed {
+            qb.push(" AND s.search_text LIKE ");
+            qb.push_bind(like_pattern(word));
+            qb.push(" ESCAPE '\\'");
+        }
+        qb.push(")");
+    }
+    for word in unindexed {
+        qb.push(" AND a.search_text LIKE ");
+        qb.push_bind(like_pattern(word));
+        qb.push(" ESCAPE '\\'");
     }
 }
 

@@ -128,6 +128,46 @@ pub async fn postgres() -> Option<TestDb> {
     })
 }
 
+/// One fresh database per available backend, migrated only up to and
+/// including `version`: for tests that a later migration works on a
+/// database already holding data (they finish with [`Store::migrate`]).
+pub async fn all_backends_at(version: i64) -> Vec<TestDb> {
+    async fn migrate_to(store: &Store, version: i64) {
+        match &store.db {
+            crate::Db::Sqlite(p) => {
+                sqlx::migrate!("./migrations/sqlite")
+                    .run_to(version, p)
+                    .await
+            }
+            crate::Db::Postgres(p) => {
+                sqlx::migrate!("./migrations/postgres")
+                    .run_to(version, p)
+                    .await
+            }
+        }
+        .expect("migrate part of the way");
+    }
+    let dir = tempfile::tempdir().expect("create a temporary directory");
+    let url = format!("sqlite://{}", dir.path().join("openwarp-test.db").display());
+    let store = Store::connect(&url).await.expect("open SQLite");
+    migrate_to(&store, version).await;
+    let mut dbs = vec![TestDb {
+        store,
+        url,
+        _dir: Some(dir),
+    }];
+    if let Some(url) = postgres_empty_url().await {
+        let store = Store::connect(&url).await.expect("open PostgreSQL");
+        migrate_to(&store, version).await;
+        dbs.push(TestDb {
+            store,
+            url,
+            _dir: None,
+        });
+    }
+    dbs
+}
+
 /// One fresh database per available backend: SQLite, then PostgreSQL.
 pub async fn all_backends() -> Vec<TestDb> {
     let mut dbs = vec![sqlite().await];

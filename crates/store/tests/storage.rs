@@ -1918,3 +1918,7 @@ mod assessments;
 #[path = "storage_parts/federation.rs"]
 mod federation;
 // End of federation (issue 9)
+
+// Advisory search by index (issue 10)
+#[path = "storage_parts/advisory_search.rs"]
+mod advisory_search;
