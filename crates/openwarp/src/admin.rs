@@ -8,7 +8,7 @@
 use crate::cli::{OrgAddArgs, ResetPasswordArgs, UserAddArgs};
 use crate::config::Config;
 use crate::failure::{bad_input, invalid};
-use crate::serve::open_store;
+use crate::serve::open_configured;
 use anyhow::Context;
 use chrono::Duration;
 use openwarp_core::account::display_name;
@@ -32,7 +32,7 @@ struct UserRequest {
 /// `openwarp user add`.
 pub async fn user_add(config: &Config, args: &UserAddArgs) -> anyhow::Result<()> {
     let request = parse_user(args, read_stdin_line)?;
-    let store = open_store(&config.database_url).await?;
+    let store = open_configured(config).await?;
     let org_id = resolve_org(&store, request.role, request.org.as_deref()).await?;
     let hash = password_hash(request.password, &request.email).await?;
     let now = openwarp_store::now();
@@ -180,7 +180,7 @@ async fn audit_user_created(
 /// `openwarp user reset-password`.
 pub async fn user_reset_password(config: &Config, args: &ResetPasswordArgs) -> anyhow::Result<()> {
     let email = Email::parse(&args.email).map_err(|e| bad_input("--email", e))?;
-    let store = open_store(&config.database_url).await?;
+    let store = open_configured(config).await?;
     let found = store
         .find_user_by_email(email.as_str())
         .await
@@ -230,7 +230,7 @@ async fn reset_link(store: &Store, config: &Config, user: &User) -> anyhow::Resu
 /// `openwarp org add`.
 pub async fn org_add(config: &Config, args: &OrgAddArgs) -> anyhow::Result<()> {
     let draft = org_input(args).validate().map_err(invalid)?;
-    let store = open_store(&config.database_url).await?;
+    let store = open_configured(config).await?;
     let org = store
         .create_org(&draft, openwarp_store::now())
         .await

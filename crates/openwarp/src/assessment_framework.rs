@@ -6,7 +6,7 @@
 use crate::cli::AssessmentFrameworkArgs;
 use crate::config::Config;
 use crate::failure::bad_input;
-use crate::serve::open_store;
+use crate::serve::open_configured;
 use openwarp_core::assessment::Framework;
 
 /// Read and check the file: the framework and its source text.
@@ -32,7 +32,7 @@ pub async fn run(config: Option<&Config>, args: &AssessmentFrameworkArgs) -> any
         );
         return Ok(());
     };
-    let store = open_store(&config.database_url).await?;
+    let store = open_configured(config).await?;
     let new = store
         .install_framework(&framework, &name, &source, openwarp_store::now())
         .await?;

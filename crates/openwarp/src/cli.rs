@@ -60,6 +60,9 @@ pub enum Command {
     /// The audit log: check its hash chain.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The key that seals stored secrets (`secrets_key_file`).
+    #[command(subcommand)]
+    SecretsKey(SecretsKeyCommand),
     /// Load the NVD Official CPE Dictionary (CPE 2.3 XML; plain, .gz or .xz)
     /// so inventory suggestions include products no advisory names yet.
     CpeDictionary(CpeDictionaryArgs),
@@ -262,6 +265,17 @@ pub struct DemoArgs {
     /// Without it e-mail alerts wait, pending, on the Deliveries page.
     #[arg(long, value_name = "PORT")]
     pub smtp_port: Option<u16>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretsKeyCommand {
+    /// Write a new random key to PATH (readable by its owner only; an
+    /// existing file is never replaced). Point `secrets_key_file` at it.
+    New {
+        /// Where to write the key, e.g. /etc/openwarp/secrets.key.
+        #[arg(value_name = "PATH")]
+        path: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

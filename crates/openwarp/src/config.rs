@@ -35,6 +35,13 @@ pub struct Config {
     /// Bearer token Prometheus presents at `/metrics`; without one only
     /// the machine itself (a loopback address) may scrape.
     pub metrics_token: Option<String>,
+    /// A file holding the key (32 bytes, base64) that seals the secrets
+    /// openwarp must use again — second-factor keys, webhook signing
+    /// secrets, peer WARPs' credentials — in the database. Make one with
+    /// `openwarp secrets-key new PATH`; keep it (and a copy of it) apart
+    /// from the database and its backups. Without it they are stored as
+    /// they are.
+    pub secrets_key_file: Option<String>,
     pub log_format: LogFormat,
     pub warp: WarpSection,
     pub fees: FeeSchedule,
@@ -125,6 +132,7 @@ impl Default for Config {
             secure_cookies: false,
             trust_proxy_headers: false,
             metrics_token: None,
+            secrets_key_file: None,
             log_format: LogFormat::Text,
             warp: WarpSection::default(),
             fees: FeeSchedule::default(),

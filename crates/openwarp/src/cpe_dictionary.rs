@@ -4,7 +4,7 @@
 use crate::cli::CpeDictionaryArgs;
 use crate::config::Config;
 use crate::failure::bad_input;
-use crate::serve::open_store;
+use crate::serve::open_configured;
 use openwarp_advisory::cpedict;
 use openwarp_feeds::decompress;
 
@@ -21,7 +21,7 @@ pub async fn run(config: &Config, args: &CpeDictionaryArgs) -> anyhow::Result<()
     let mut products = Vec::new();
     let stats = cpedict::parse(&bytes, &mut |p| products.push(p))
         .map_err(|e| bad_input("PATH", format!("{name}: {e}")))?;
-    let store = open_store(&config.database_url).await?;
+    let store = open_configured(config).await?;
     let stored = store.upsert_cpe_products(&products).await?;
     let total = store.cpe_product_count().await?;
     println!(

@@ -598,7 +598,8 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<()> {
             timeout_seconds: 10,
         });
     }
-    let store = serve::open_store(&config.database_url).await?;
+    config.secrets_key_file = demo_secrets_key(&config.database_url)?;
+    let store = serve::open_configured(&config).await?;
     let today = openwarp_store::now().date_naive();
     let summary = seed(&store, today).await.context("seeding the demo data")?;
     println!("{}", describe(&summary, &config.database_url));
@@ -686,6 +687,25 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<()> {
     // End of federation (issue 9)
     println!("{}", banner(config.base_url(), &config.database_url));
     serve::run(listener, store, &config).await
+}
+
+/// The demo seals its secrets like production: with a key kept beside its
+/// SQLite file (`openwarp-demo.db.key`), made on first run. None for a
+/// database elsewhere.
+fn demo_secrets_key(database_url: &str) -> anyhow::Result<Option<String>> {
+    let Some(file) = database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))
+        .map(|f| f.split('?').next().unwrap_or(f))
+        .filter(|f| !f.is_empty() && *f != ":memory:")
+    else {
+        return Ok(None);
+    };
+    let key = format!("{file}.key");
+    if !std::path::Path::new(&key).exists() {
+        serve::new_secrets_key(std::path::Path::new(&key))?;
+    }
+    Ok(Some(key))
 }
 
 /// The demo's fixed configuration: SEGWARP, default fees, links pointing at

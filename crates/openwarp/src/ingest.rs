@@ -6,7 +6,7 @@
 use crate::cli::IngestArgs;
 use crate::config::Config;
 use crate::failure::BadInput;
-use crate::serve::open_store;
+use crate::serve::open_configured;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use openwarp_feeds::{
     FeedKind, FeedSource, FetchOptions, Fetcher, FileReport, IngestOptions, Progress, expand_paths,
@@ -103,7 +103,7 @@ pub async fn run(config: &Config, args: &IngestArgs) -> anyhow::Result<()> {
         args.paths.iter().cloned().partition(|p| is_url(p));
     let urls: Vec<String> = url_args.iter().map(|p| p.display().to_string()).collect();
     let files = expand_paths(&path_args).map_err(|e| BadInput(vec![format!("PATH: {e}")]))?;
-    let mut store = open_store(&config.database_url).await?;
+    let mut store = open_configured(config).await?;
     if args.baseline {
         store = store.without_alerts();
     }

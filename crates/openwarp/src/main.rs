@@ -28,7 +28,7 @@ mod ops;
 mod serve;
 
 use clap::Parser;
-use cli::{AuditCommand, Cli, Command, ConfigArgs, OrgCommand, UserCommand};
+use cli::{AuditCommand, Cli, Command, ConfigArgs, OrgCommand, SecretsKeyCommand, UserCommand};
 use config::{Config, LogFormat};
 use std::process::ExitCode;
 
@@ -85,6 +85,16 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Backup(args) => ops::backup(&configure(&args.config)?, &args.dest).await,
         Command::Restore(args) => ops::restore(&configure(&args.config)?, &args).await,
         Command::Audit(AuditCommand::Verify(args)) => ops::verify_audit(&configure(&args)?).await,
+        Command::SecretsKey(SecretsKeyCommand::New { path }) => {
+            serve::new_secrets_key(&path)?;
+            println!(
+                "Wrote a new secrets key to {}. Set secrets_key_file to this path (every instance \
+                 needs the same key), and keep a copy apart from the database and its backups: \
+                 without it, second factors, webhook secrets and peer credentials cannot be read.",
+                path.display()
+            );
+            Ok(())
+        }
         // Assessments (issue 8)
         Command::AssessmentFramework(args) if args.check => {
             assessment_framework::run(None, &args).await

@@ -11,7 +11,7 @@
 use crate::cli::RestoreArgs;
 use crate::config::Config;
 use crate::failure::bad_input;
-use crate::serve::open_store;
+use crate::serve::open_configured;
 use anyhow::{Context, bail};
 use openwarp_store::{DatabaseFacts, Store, inspect_sqlite_backup, redact_url};
 use std::path::{Path, PathBuf};
@@ -71,7 +71,7 @@ pub async fn backup(config: &Config, dest: &Path) -> anyhow::Result<()> {
         );
         return Ok(());
     }
-    let store = open_store(&config.database_url).await?;
+    let store = open_configured(config).await?;
     store
         .backup_sqlite(dest)
         .await
@@ -112,7 +112,7 @@ pub async fn restore(config: &Config, args: &RestoreArgs) -> anyhow::Result<()> 
             .arg(&config.database_url)
             .arg(source))
         .context("pg_restore")?;
-        let store = open_store(&config.database_url).await?;
+        let store = open_configured(config).await?;
         let facts = store.facts().await?;
         store.close().await;
         println!(
@@ -175,7 +175,7 @@ pub async fn restore(config: &Config, args: &RestoreArgs) -> anyhow::Result<()> 
     }
     std::fs::rename(&staging, &target)
         .with_context(|| format!("moving {} into place", staging.display()))?;
-    let store = open_store(&config.database_url).await?;
+    let store = open_configured(config).await?;
     let after = store.facts().await?;
     store.close().await;
     println!(
@@ -193,7 +193,7 @@ pub async fn restore(config: &Config, args: &RestoreArgs) -> anyhow::Result<()> 
 
 /// `openwarp audit verify`.
 pub async fn verify_audit(config: &Config) -> anyhow::Result<()> {
-    let store = open_store(&config.database_url).await?;
+    let store = open_configured(config).await?;
     let check = store.verify_audit_chain().await?;
     store.close().await;
     match check.broken {

@@ -2,8 +2,9 @@
 //! them: connecting, listening, graceful shutdown and housekeeping.
 
 use crate::config::Config;
+use crate::failure::bad_input;
 use anyhow::Context;
-use openwarp_store::{Store, redact_url};
+use openwarp_store::{SealingKey, Store, redact_url};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -50,10 +51,77 @@ pub async fn open_store(url: &str) -> anyhow::Result<Store> {
     Ok(store)
 }
 
+/// Open the configured database (as [`open_store`]) with the configured
+/// secrets key, if any: secrets are sealed with it from now on, and those
+/// stored before it was configured are sealed now.
+pub async fn open_configured(config: &Config) -> anyhow::Result<Store> {
+    let key = load_secrets_key(config)?;
+    let store = open_store(&config.database_url).await?;
+    let Some(key) = key else {
+        return Ok(store);
+    };
+    let store = store.with_sealing_key(key);
+    let sealed = store
+        .seal_stored_secrets()
+        .await
+        .context("sealing secrets stored before the secrets key was configured")?;
+    if sealed > 0 {
+        tracing::info!(
+            sealed,
+            "sealed secrets stored before the secrets key was configured"
+        );
+    }
+    Ok(store)
+}
+
+/// The key named by `secrets_key_file`, read and checked; bad input (exit
+/// status 2) naming the file when it cannot be used.
+pub fn load_secrets_key(config: &Config) -> anyhow::Result<Option<SealingKey>> {
+    let Some(path) = config.secrets_key_file.as_deref() else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| bad_input("secrets_key_file", format!("cannot read {path}: {e}")))?;
+    SealingKey::from_base64(&text)
+        .map(Some)
+        .map_err(|e| bad_input("secrets_key_file", format!("{path}: {e}")))
+}
+
+/// `openwarp secrets-key new PATH`: write a new random key to a file only
+/// its owner can read; an existing file is never replaced.
+pub fn new_secrets_key(path: &std::path::Path) -> anyhow::Result<()> {
+    use std::io::Write;
+    let key = SealingKey::generate_base64()?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            bad_input(
+                "PATH",
+                format!(
+                    "{} exists; a key is never overwritten (secrets sealed with it would be lost)",
+                    path.display()
+                ),
+            )
+        } else {
+            anyhow::Error::new(e).context(format!("creating {}", path.display()))
+        }
+    })?;
+    writeln!(file, "{key}").with_context(|| format!("writing {}", path.display()))?;
+    file.sync_all()
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
 /// `openwarp rematch`: match every inventory against the whole corpus again
 /// (after upgrading openwarp's matcher, say). Normal running never needs it.
 pub async fn rematch(config: &Config) -> anyhow::Result<()> {
-    let store = open_store(&config.database_url).await?;
+    let store = open_configured(config).await?;
     let started = std::time::Instant::now();
     let counts = store
         .rematch_all(openwarp_store::now())
@@ -73,7 +141,7 @@ pub async fn rematch(config: &Config) -> anyhow::Result<()> {
 
 /// `openwarp migrate`: apply migrations and say so.
 pub async fn migrate(config: &Config) -> anyhow::Result<()> {
-    let store = open_store(&config.database_url).await?;
+    let store = open_configured(config).await?;
     println!(
         "database {} ({}) is up to date",
         redact_url(&config.database_url),
@@ -85,7 +153,7 @@ pub async fn migrate(config: &Config) -> anyhow::Result<()> {
 
 /// `openwarp serve`: migrate, then serve until Ctrl-C or SIGTERM.
 pub async fn serve(config: &Config, listen: Option<&str>) -> anyhow::Result<()> {
-    let store = open_store(&config.database_url).await?;
+    let store = open_configured(config).await?;
     let listener = bind(listen.unwrap_or(&config.listen)).await?;
     let address = listener.local_addr().context("reading the bound address")?;
     tracing::info!(
@@ -93,8 +161,15 @@ pub async fn serve(config: &Config, listen: Option<&str>) -> anyhow::Result<()> 
         %address,
         backend = store.backend().name(),
         database = %redact_url(&config.database_url),
+        secrets_sealed = store.seals_secrets(),
         "openwarp is serving"
     );
+    if !store.seals_secrets() {
+        tracing::warn!(
+            "no secrets_key_file is configured: second-factor keys, webhook secrets and peer \
+             credentials are stored unsealed (make a key with `openwarp secrets-key new PATH`)"
+        );
+    }
     run(listener, store, config).await
 }
 

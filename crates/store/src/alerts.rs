@@ -26,6 +26,7 @@
 //! Digests ([`Store::queue_digests`]) are deliveries too, one per user and
 //! digest window, keyed by the window so each is queued once.
 
+use crate::sealing::SecretColumn;
 use crate::{Result, Store, StoreError, conflict_on_unique, corrupt, crypto, on_pool};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use openwarp_core::{OrgId, TlpLabel, UserId};
@@ -941,7 +942,7 @@ impl Store {
         by: Option<UserId>,
         now: DateTime<Utc>,
     ) -> Result<Webhook> {
-        let secret = crypto::new_token();
+        let secret = self.seal_text(SecretColumn::WebhookSecret, &crypto::new_token())?;
         let (id,): (i64,) = on_pool!(self, |p| {
             sqlx::query_as(
                 "INSERT INTO webhooks (org_id, name, url, format, secret, min_priority, active, created_at, created_by) \
@@ -971,7 +972,13 @@ impl Store {
             .fetch_optional(p)
             .await
         })?;
-        row.ok_or(StoreError::NotFound("webhook"))?.try_into()
+        self.opened(row.ok_or(StoreError::NotFound("webhook"))?.try_into()?)
+    }
+
+    /// A webhook as read, with its signing secret opened.
+    fn opened(&self, mut w: Webhook) -> Result<Webhook> {
+        w.secret = self.open_text(SecretColumn::WebhookSecret, &w.secret)?;
+        Ok(w)
     }
 
     pub async fn webhooks(&self, org: OrgId) -> Result<Vec<Webhook>> {
@@ -984,7 +991,9 @@ impl Store {
             .fetch_all(p)
             .await
         })?;
-        rows.into_iter().map(Webhook::try_from).collect()
+        rows.into_iter()
+            .map(|r| self.opened(Webhook::try_from(r)?))
+            .collect()
     }
 
     /// Switch a webhook on or off (its history stays).
@@ -1511,7 +1520,7 @@ impl Store {
     /// A random secret shared by every instance on this database (created on
     /// first use), e.g. `link_signing` for one-click unsubscribe links.
     pub async fn instance_secret(&self, name: &str, now: DateTime<Utc>) -> Result<String> {
-        let fresh = crypto::new_token();
+        let fresh = self.seal_text(SecretColumn::InstanceSecret, &crypto::new_token())?;
         on_pool!(self, |p| {
             sqlx::query(
                 "INSERT INTO instance_secrets (name, value, created_at) VALUES ($1, $2, $3) \
@@ -1530,6 +1539,6 @@ impl Store {
                 .fetch_one(p)
                 .await
         })?;
-        Ok(value)
+        self.open_text(SecretColumn::InstanceSecret, &value)
     }
 }

@@ -207,6 +207,7 @@ pub async fn inspect_sqlite_backup(path: &Path) -> Result<DatabaseFacts, Restore
     let store = Store {
         db: Db::Sqlite(pool),
         alerting: false,
+        sealing: None,
     };
     let facts = store.facts().await?;
     store.close().await;

@@ -139,6 +139,17 @@ pub struct ExposureFilter {
     pub include_inactive: bool,
 }
 
+/// The most exposures one read returns.
+pub const MAX_EXPOSURES: i64 = 2000;
+
+/// One page of an organisation's exposures.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExposurePage {
+    pub rows: Vec<Exposure>,
+    /// How many match the filter in all.
+    pub total: i64,
+}
+
 /// How many members are exposed to one advisory (operators see the names).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AdvisoryExposure {
@@ -219,6 +230,37 @@ macro_rules! exposure_select {
      LEFT JOIN epss_scores e ON e.cve_id = x.vuln_id \
      LEFT JOIN users u ON u.id = x.status_by"
     };
+}
+
+/// `WHERE` for an organisation's exposures under `f` (columns of `x` only,
+/// so the count needs no join).
+fn push_exposure_filter<DB: sqlx::Database>(
+    qb: &mut sqlx::QueryBuilder<DB>,
+    org: OrgId,
+    f: &ExposureFilter,
+) where
+    for<'t> i64: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> bool: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> &'static str: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+{
+    qb.push(" WHERE x.org_id = ");
+    qb.push_bind(org.0);
+    if !f.include_inactive {
+        qb.push(" AND x.active = ");
+        qb.push_bind(true);
+    }
+    if let Some(pr) = f.priority {
+        qb.push(" AND x.priority = ");
+        qb.push_bind(i64::from(pr.rank()));
+    }
+    if let Some(s) = f.status {
+        qb.push(" AND x.status = ");
+        qb.push_bind(s.as_str());
+    }
+    if let Some(i) = f.item_id {
+        qb.push(" AND x.item_id = ");
+        qb.push_bind(i);
+    }
 }
 
 /// What the matcher needs to know about one vulnerability.
@@ -1014,32 +1056,55 @@ impl Store {
         Ok(counts)
     }
 
-    /// `org`'s exposures, most urgent first.
+    /// `org`'s exposures, most urgent first (at most [`MAX_EXPOSURES`]).
     pub async fn list_exposures(&self, org: OrgId, f: &ExposureFilter) -> Result<Vec<Exposure>> {
+        self.exposure_rows(org, f, MAX_EXPOSURES, 0).await
+    }
+
+    /// One page of `org`'s exposures, most urgent first, and how many match
+    /// `f` in all: only the page's rows (and their findings) are read. As
+    /// with advisories, the count is skipped when the page shows the end.
+    pub async fn list_exposures_page(
+        &self,
+        org: OrgId,
+        f: &ExposureFilter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<ExposurePage> {
+        let limit = limit.clamp(1, MAX_EXPOSURES);
+        let offset = offset.max(0);
+        let rows = self.exposure_rows(org, f, limit, offset).await?;
+        let last_page = (rows.len() as i64) < limit && (!rows.is_empty() || offset == 0);
+        let total = if last_page {
+            offset + rows.len() as i64
+        } else {
+            let (total,): (i64,) = on_pool!(self, |p| {
+                let mut qb = sqlx::QueryBuilder::new("SELECT COUNT(*) FROM exposures x");
+                push_exposure_filter(&mut qb, org, f);
+                qb.build_query_as().fetch_one(p).await
+            })?;
+            total
+        };
+        Ok(ExposurePage { rows, total })
+    }
+
+    async fn exposure_rows(
+        &self,
+        org: OrgId,
+        f: &ExposureFilter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<Exposure>> {
         let rows: Vec<ExposureRow> = on_pool!(self, |p| {
             let mut qb = sqlx::QueryBuilder::new(exposure_select!());
-            qb.push(" WHERE x.org_id = ");
-            qb.push_bind(org.0);
-            if !f.include_inactive {
-                qb.push(" AND x.active = ");
-                qb.push_bind(true);
-            }
-            if let Some(pr) = f.priority {
-                qb.push(" AND x.priority = ");
-                qb.push_bind(i64::from(pr.rank()));
-            }
-            if let Some(s) = f.status {
-                qb.push(" AND x.status = ");
-                qb.push_bind(s.as_str());
-            }
-            if let Some(i) = f.item_id {
-                qb.push(" AND x.item_id = ");
-                qb.push_bind(i);
-            }
+            push_exposure_filter(&mut qb, org, f);
             qb.push(
                 " ORDER BY x.active DESC, x.priority, a.kev_date_added IS NULL, a.cvss_score DESC NULLS LAST, \
-                 x.first_seen DESC, x.id DESC LIMIT 2000",
+                 x.first_seen DESC, x.id DESC LIMIT ",
             );
+            qb.push_bind(limit);
+            qb.push(" OFFSET ");
+            qb.push_bind(offset);
             qb.build_query_as().fetch_all(p).await
         })?;
         rows.into_iter().map(Exposure::try_from).collect()

@@ -21,6 +21,7 @@
 //! - **Received objects** are stored once per (peer, id, version): a second
 //!   poll of the same page writes nothing.
 
+use crate::sealing::SecretColumn;
 use crate::{Result, Store, StoreError, conflict_on_unique, corrupt, crypto, on_pool};
 use chrono::{DateTime, TimeDelta, Utc};
 use openwarp_core::federation::{PeerAudience, PeerDraft, PeerGrant};
@@ -291,10 +292,19 @@ impl Store {
         rows.into_iter().map(Peer::try_from).collect()
     }
 
+    /// The credential we present to the peer, as it is to be stored.
+    fn sealed_outgoing(&self, d: &PeerDraft) -> Result<Option<String>> {
+        d.outgoing_secret
+            .as_deref()
+            .map(|s| self.seal_text(SecretColumn::PeerSecret, s))
+            .transpose()
+    }
+
     /// Add a peer. Returns it with the token it reads us with, which is
     /// stored only as a hash: show it once.
     pub async fn create_peer(&self, d: &PeerDraft, now: DateTime<Utc>) -> Result<(Peer, String)> {
         let token = crypto::new_token();
+        let outgoing = self.sealed_outgoing(d)?;
         let (id,): (i64,) = on_pool!(self, |p| {
             sqlx::query_as(
             "INSERT INTO federation_peers (name, enabled, incoming_login, incoming_token_hash, audience, \
@@ -310,7 +320,7 @@ impl Store {
         .bind(&d.api_root_url)
         .bind(&d.collection_id)
         .bind(&d.outgoing_login)
-        .bind(&d.outgoing_secret)
+        .bind(&outgoing)
         .bind(d.poll_minutes)
         .bind(now)
         .fetch_one(p)
@@ -335,6 +345,7 @@ impl Store {
             .ok_or(StoreError::NotFound("peer"))?;
         let moved =
             before.api_root_url != d.api_root_url || before.collection_id != d.collection_id;
+        let outgoing = self.sealed_outgoing(d)?;
         on_pool!(self, |p| {
             sqlx::query(
             "UPDATE federation_peers SET name = $1, incoming_login = $2, audience = $3, need_to_know = $4, \
@@ -350,7 +361,7 @@ impl Store {
         .bind(&d.api_root_url)
         .bind(&d.collection_id)
         .bind(&d.outgoing_login)
-        .bind(&d.outgoing_secret)
+        .bind(&outgoing)
         .bind(d.poll_minutes)
         .bind(now)
         .bind(moved)
@@ -498,7 +509,10 @@ impl Store {
                     api_root_url,
                     collection_id,
                     login: r.outgoing_login,
-                    secret: r.outgoing_secret,
+                    secret: r
+                        .outgoing_secret
+                        .map(|s| self.open_text(SecretColumn::PeerSecret, &s))
+                        .transpose()?,
                     added_after: r.added_after,
                 }));
             }

@@ -45,6 +45,7 @@ mod news;
 mod ops_status;
 mod orgs;
 mod polls;
+mod sealing;
 mod users;
 mod warp_advisories;
 
@@ -91,6 +92,7 @@ pub use news::{Link, LinkFilter, NewsItem};
 pub use ops_status::OpsSnapshot;
 pub use orgs::Organisation;
 pub use polls::{Poll, PollAnswer, PollError, PollResults};
+pub use sealing::{KEY_BYTES, SEALED_PREFIX, SealingError, SealingKey};
 pub use users::{NewUser, User, UserWithSecret};
 pub use warp_advisories::{
     AudienceOrg, Published, WarpAdvisory, WarpAdvisoryFilter, WarpReach, product_keys,
@@ -132,6 +134,8 @@ pub struct Store {
     /// Whether advisory changes raise alerts (off for bulk loads that should
     /// only record the baseline; see [`Store::without_alerts`]).
     alerting: bool,
+    /// The key stored secrets are sealed with, when one is configured.
+    sealing: Option<std::sync::Arc<SealingKey>>,
 }
 
 /// What went wrong in storage.
@@ -156,6 +160,9 @@ pub enum StoreError {
     /// Asked of a backend that cannot do it (e.g. an SQLite backup of PostgreSQL).
     #[error("{0}")]
     Unsupported(String),
+    /// A stored secret could not be sealed or opened.
+    #[error(transparent)]
+    Sealing(#[from] SealingError),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -206,6 +213,7 @@ impl Store {
             Ok(Store {
                 db: Db::Sqlite(pool),
                 alerting: true,
+                sealing: None,
             })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let opts = PgConnectOptions::from_str(url)?;
@@ -217,6 +225,7 @@ impl Store {
             Ok(Store {
                 db: Db::Postgres(pool),
                 alerting: true,
+                sealing: None,
             })
         } else {
             Err(StoreError::UnsupportedUrl(redact_url(url)))
@@ -231,6 +240,7 @@ impl Store {
         Store {
             db: self.db.clone(),
             alerting: false,
+            sealing: self.sealing.clone(),
         }
     }
 

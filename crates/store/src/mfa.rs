@@ -4,6 +4,7 @@
 //! organisation requires a second factor of its people.
 
 use crate::crypto::token_hash;
+use crate::sealing::SecretColumn;
 use crate::{Result, Store, StoreError, on_pool};
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use chrono::{DateTime, Utc};
@@ -46,14 +47,15 @@ impl Store {
                 .fetch_optional(p)
                 .await
         })?;
-        Ok(row.map(
-            |(secret, created_at, confirmed_at, last_step)| Authenticator {
-                secret,
+        row.map(|(secret, created_at, confirmed_at, last_step)| {
+            Ok(Authenticator {
+                secret: self.open_secret(SecretColumn::TotpKey, &secret)?,
                 created_at,
                 confirmed_at,
                 last_step,
-            },
-        ))
+            })
+        })
+        .transpose()
     }
 
     /// Whether the user signs in with a second factor.
@@ -70,6 +72,7 @@ impl Store {
     pub async fn start_enrolment(&self, user: UserId, now: DateTime<Utc>) -> Result<Vec<u8>> {
         let mut secret = vec![0u8; mfa::SECRET_BYTES];
         OsRng.fill_bytes(&mut secret);
+        let stored = self.seal_secret(SecretColumn::TotpKey, &secret)?;
         let changed = on_pool!(self, |p| {
             sqlx::query(
                 "INSERT INTO user_mfa (user_id, secret, created_at) VALUES ($1, $2, $3) \
@@ -77,7 +80,7 @@ impl Store {
                  last_step = 0 WHERE user_mfa.confirmed_at IS NULL",
             )
             .bind(user.0)
-            .bind(&secret)
+            .bind(&stored)
             .bind(now)
             .execute(p)
             .await

@@ -1922,3 +1922,7 @@ mod federation;
 // Advisory search by index (issue 10)
 #[path = "storage_parts/advisory_search.rs"]
 mod advisory_search;
+
+// Secrets sealed at rest (issue 10)
+#[path = "storage_parts/sealing.rs"]
+mod sealing;

@@ -8,6 +8,7 @@ use crate::auth::{ApiCaller, ClientIp};
 use crate::error::{ApiError, ApiErrorBody, AppError};
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
+use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
 use openwarp_core::OrgId;
 use openwarp_matching::matcher::Evidence;
@@ -147,21 +148,47 @@ struct ListQuery {
     priority: String,
     status: String,
     include_inactive: String,
+    limit: String,
+    offset: String,
 }
 
-/// An organisation's exposures, most urgent first.
+/// The most exposures one answer holds, and how many unless `limit` says.
+/// The default is the maximum so that clients written before paging still
+/// get every exposure they got then.
+const MAX_LIMIT: i64 = openwarp_store::MAX_EXPOSURES;
+
+/// A whole number from `min` to `max` in field `name`, or `default` when absent.
+fn bounded(name: &str, value: &str, default: i64, min: i64, max: i64) -> Result<i64, String> {
+    match value.trim() {
+        "" => Ok(default),
+        v => v
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (min..=max).contains(n))
+            .ok_or_else(|| format!("{name}: '{v}' is not a whole number from {min} to {max}")),
+    }
+}
+
+/// The header carrying how many exposures match the filters in all.
+pub const TOTAL_COUNT: &str = "x-total-count";
+
+/// An organisation's exposures, most urgent first, a page at a time.
 #[utoipa::path(get, path = "/api/v1/orgs/{id}/exposures", tag = "exposure",
     params(("id" = i64, Path, description = "Organisation id"),
            ("priority" = Option<String>, Query, description = "Only this priority: P1, P2, P3 or P4"),
            ("status" = Option<String>, Query, description = "Only this status, e.g. new"),
-           ("include_inactive" = Option<bool>, Query, description = "Include exposures cleared by VEX or no longer matching")),
-    responses((status = 200, body = [ExposureDto]), (status = 400, body = ApiErrorBody), (status = 404, body = ApiErrorBody)))]
+           ("include_inactive" = Option<bool>, Query, description = "Include exposures cleared by VEX or no longer matching"),
+           ("limit" = Option<i64>, Query, description = "At most this many exposures, 1 to 2000 (default 2000)"),
+           ("offset" = Option<i64>, Query, description = "Skip this many first (default 0); with `limit`, pages through the list")),
+    responses((status = 200, body = [ExposureDto],
+               headers(("X-Total-Count" = i64, description = "How many exposures match the filters in all, whatever `limit` and `offset` say"))),
+              (status = 400, body = ApiErrorBody), (status = 404, body = ApiErrorBody)))]
 pub async fn list_exposures(
     State(state): State<AppState>,
     ApiCaller(user): ApiCaller,
     Path(id): Path<i64>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Vec<ExposureDto>>, ApiError> {
+) -> Result<impl IntoResponse, ApiError> {
     let org = actions::visible_org(&state, &user.actor(), OrgId(id)).await?;
     let q: ListQuery = raw
         .as_deref()
@@ -169,12 +196,26 @@ pub async fn list_exposures(
         .transpose()
         .map_err(|e| AppError::BadRequest(format!("the query could not be read: {e}")))?
         .unwrap_or_default();
-    let (filter, problems) = exposures::filter(&q.priority, &q.status, &q.include_inactive);
+    let (filter, mut problems) = exposures::filter(&q.priority, &q.status, &q.include_inactive);
+    let limit = bounded("limit", &q.limit, MAX_LIMIT, 1, MAX_LIMIT).unwrap_or_else(|p| {
+        problems.push(p);
+        MAX_LIMIT
+    });
+    let offset = bounded("offset", &q.offset, 0, 0, i64::from(i32::MAX)).unwrap_or_else(|p| {
+        problems.push(p);
+        0
+    });
     if !problems.is_empty() {
         return Err(AppError::BadRequest(problems.join("; ")).into());
     }
-    let list = state.store.list_exposures(org.id, &filter).await?;
-    Ok(Json(list.iter().map(ExposureDto::from).collect()))
+    let page = state
+        .store
+        .list_exposures_page(org.id, &filter, limit, offset)
+        .await?;
+    Ok((
+        [(TOTAL_COUNT, page.total.to_string())],
+        Json(page.rows.iter().map(ExposureDto::from).collect::<Vec<_>>()),
+    ))
 }
 
 /// One exposure with its evidence and history.

@@ -106,18 +106,82 @@ pub async fn mine(SignedIn(session): SignedIn) -> Redirect {
     }
 }
 
-/// The filter form, as text.
+/// Exposures per page of the list.
+pub const PAGE_SIZE: i64 = 50;
+
+/// The filter form, as text, and the page.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct ExposureQuery {
     pub priority: String,
     pub status: String,
     pub include_inactive: String,
+    pub page: String,
 }
 
 impl ExposureQuery {
     pub fn inactive_on(&self) -> bool {
         matches!(self.include_inactive.trim(), "on" | "true" | "1" | "yes")
+    }
+
+    /// 1-based page number; a bad value means page 1, and a problem.
+    fn page(&self, problems: &mut Vec<String>) -> i64 {
+        match self.page.trim() {
+            "" => 1,
+            s => match s.parse::<i64>() {
+                Ok(n) if (1..=100_000).contains(&n) => n,
+                _ => {
+                    problems.push(format!("page: '{s}' is not a page number"));
+                    1
+                }
+            },
+        }
+    }
+}
+
+/// `path` with the current query string, its `page` replaced: the
+/// filters stay as they were.
+fn page_link(path: &str, raw: Option<&str>, page: i64) -> String {
+    let mut pairs: Vec<(String, String)> = raw
+        .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(k, _)| k != "page")
+        .collect();
+    pairs.push(("page".into(), page.to_string()));
+    format!(
+        "{path}?{}",
+        serde_urlencoded::to_string(pairs).unwrap_or_default()
+    )
+}
+
+/// Where the list is in its pages, and the links to the neighbours.
+struct Pager {
+    page: i64,
+    pages: i64,
+    first: i64,
+    last: i64,
+    prev_link: Option<String>,
+    next_link: Option<String>,
+    /// Asked for a page after the last one: a link to the last.
+    past_end: Option<String>,
+}
+
+impl Pager {
+    fn new(path: &str, raw: Option<&str>, page: i64, shown: i64, total: i64) -> Pager {
+        let pages = (total + PAGE_SIZE - 1) / PAGE_SIZE;
+        let offset = (page - 1) * PAGE_SIZE;
+        let past_end = page > pages.max(1);
+        let link = |n: i64| page_link(path, raw, n);
+        Pager {
+            page,
+            pages,
+            first: offset + 1,
+            last: offset + shown,
+            prev_link: (page > 1 && !past_end).then(|| link(page - 1)),
+            next_link: (page < pages).then(|| link(page + 1)),
+            past_end: (past_end && pages > 0).then(|| link(pages)),
+        }
     }
 }
 
@@ -129,6 +193,8 @@ struct ListPage {
     heading: String,
     counts: Vec<PriorityCount>,
     rows: Vec<ExposureRow>,
+    total: i64,
+    pager: Pager,
     f: ExposureQuery,
     priorities: Vec<(&'static str, &'static str)>,
     statuses: Vec<(&'static str, &'static str)>,
@@ -167,14 +233,21 @@ pub async fn list(
         .transpose()
         .map_err(|e| AppError::BadRequest(format!("the filter could not be read: {e}")))?
         .unwrap_or_default();
-    let (filter, problems) = exposures::filter(&f.priority, &f.status, &f.include_inactive);
-    let rows = state
+    let (filter, mut problems) = exposures::filter(&f.priority, &f.status, &f.include_inactive);
+    let page = f.page(&mut problems);
+    let found = state
         .store
-        .list_exposures(org.id, &filter)
-        .await?
-        .iter()
-        .map(ExposureRow::new)
-        .collect();
+        .list_exposures_page(org.id, &filter, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+        .await?;
+    let path = format!("/orgs/{}/exposure", org.id);
+    let pager = Pager::new(
+        &path,
+        raw.as_deref(),
+        page,
+        found.rows.len() as i64,
+        found.total,
+    );
+    let rows = found.rows.iter().map(ExposureRow::new).collect();
     let counts = priority_counts(state.store.exposure_counts(org.id).await?);
     let heading = heading(&session, &org);
     let filtered = filter.priority.is_some() || filter.status.is_some() || filter.include_inactive;
@@ -184,6 +257,8 @@ pub async fn list(
         heading,
         counts,
         rows,
+        total: found.total,
+        pager,
         f,
         priorities: std::iter::once(("any", "Any priority"))
             .chain(Priority::ALL.iter().map(|p| (p.as_str(), p.as_str())))

@@ -1627,3 +1627,162 @@ async fn uploads_over_the_limit_or_of_the_wrong_type_are_refused() {
         .is_some()
     );
 }
+
+/// The exposure list shows 50 a page: the rest on the next page, the
+/// filters kept in the links, a page past the end answered with a way back;
+/// the API pages with `limit` and `offset` and says the total in a header.
+#[tokio::test]
+async fn the_exposure_list_comes_a_page_at_a_time_with_its_filters() {
+    for app in apps().await {
+        ingest_log4shell(&app).await;
+        let (org, user) = member(
+            &app,
+            "Gravesham Borough Council",
+            "lead@gravesham.gov.uk",
+            Role::MemberLead,
+        )
+        .await;
+        let id = org.id;
+        let token = app.token(&user).await;
+        let mut csv = String::from("name,vendor,product,version\r\n");
+        for n in 1..=55 {
+            csv.push_str(&format!(
+                "Server {n:02},Apache Software Foundation,Apache Log4j2,2.14.1\r\n"
+            ));
+        }
+        let (status, body) = upload_api(&app, id.0, &token, csv.into_bytes(), "text/csv").await;
+        assert_eq!(status, StatusCode::OK, "{}: {body}", app.backend());
+        assert_eq!(exposures(&app, id).await.len(), 55, "{}", app.backend());
+
+        let c = app.client().signed_in("lead@gravesham.gov.uk").await;
+        let servers = |body: &str| -> Vec<String> {
+            (1..=55)
+                .map(|n| format!("Server {n:02}"))
+                .filter(|s| body.contains(&format!("your {s} ")))
+                .collect()
+        };
+        let first = c.get(&format!("/orgs/{id}/exposure?priority=P1")).await;
+        assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+        assert!(
+            first.contains("55 exposures, most urgent first: 1–50 shown"),
+            "{}",
+            first.body
+        );
+        let next = format!("/orgs/{id}/exposure?priority=P1&#38;page=2");
+        assert!(
+            first.contains(&format!("<a href=\"{next}\" rel=\"next\">Next page</a>"))
+                && first.contains("Page 1 of 2")
+                && first.contains("<nav class=\"pager\" aria-label=\"Pages of exposures\">")
+                && !first.contains("rel=\"prev\""),
+            "{}",
+            first.body
+        );
+        assert_eq!(servers(&first.body).len(), 50);
+
+        let second = c.get(&next.replace("&#38;", "&")).await;
+        assert_eq!(second.status, StatusCode::OK);
+        assert!(
+            second.contains("51–55 shown")
+                && second.contains("Page 2 of 2")
+                && second.contains(&format!(
+                    "<a href=\"/orgs/{id}/exposure?priority=P1&#38;page=1\" rel=\"prev\">Previous page</a>"
+                ))
+                && !second.contains("rel=\"next\""),
+            "{}",
+            second.body
+        );
+        // The filter is still applied on page 2 and its form still shows it.
+        assert!(second.contains("<option value=\"P1\" selected>"));
+        let mut all = servers(&first.body);
+        all.extend(servers(&second.body));
+        all.sort();
+        all.dedup();
+        assert_eq!(all.len(), 55, "every exposure on exactly one page");
+        assert_eq!(servers(&second.body).len(), 5);
+
+        // Past the end: a clean answer with the way back; a bad page named.
+        let past = c
+            .get(&format!("/orgs/{id}/exposure?priority=P1&page=9"))
+            .await;
+        assert_eq!(past.status, StatusCode::OK);
+        assert!(
+            past.contains("There is no page 9: the list has 2 pages.")
+                && past.contains(&format!(
+                    "<a href=\"/orgs/{id}/exposure?priority=P1&#38;page=2\">Go to the last page</a>"
+                ))
+                && servers(&past.body).is_empty(),
+            "{}",
+            past.body
+        );
+        let bad = c.get(&format!("/orgs/{id}/exposure?page=first")).await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+        assert!(bad.contains("page: &#39;first&#39; is not a page number"));
+        assert_eq!(servers(&bad.body).len(), 50, "page 1 is shown");
+        // A filter that leaves one page: no pager at all.
+        let one = c.get(&format!("/orgs/{id}/exposure?priority=P3")).await;
+        assert!(one.contains("No exposures match these filters.") && !one.contains("pager"));
+
+        // The API: everything by default, as before paging; then pages.
+        let list = |query: &'static str| {
+            let http = app.client().http;
+            let url = app.url(&format!("/api/v1/orgs/{id}/exposures{query}"));
+            let token = token.clone();
+            async move {
+                let resp = http.get(url).bearer_auth(token).send().await.expect("GET");
+                let status = resp.status();
+                let total = resp
+                    .headers()
+                    .get("x-total-count")
+                    .and_then(|v| v.to_str().ok())
+                    .map(String::from);
+                let body: Value = resp.json().await.expect("JSON");
+                (status, total, body)
+            }
+        };
+        let (status, total, body) = list("").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            (total.as_deref(), body.as_array().map(Vec::len)),
+            (Some("55"), Some(55))
+        );
+        let (_, total, page) = list("?priority=P1&limit=20&offset=40").await;
+        assert_eq!(
+            (total.as_deref(), page.as_array().map(Vec::len)),
+            (Some("55"), Some(15))
+        );
+        assert_eq!(page[0]["id"], body[40]["id"], "the same order, paged");
+        let (_, total, page) = list("?limit=20&offset=100").await;
+        assert_eq!(
+            (total.as_deref(), page.as_array().map(Vec::len)),
+            (Some("55"), Some(0))
+        );
+        let (status, _, err) = list("?limit=0&offset=-1").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let message = err["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("limit: '0' is not a whole number from 1 to 2000")
+                && message.contains("offset: '-1'"),
+            "{err}"
+        );
+
+        // The OpenAPI document tells clients how to page.
+        let (_, doc) = api(
+            &app,
+            reqwest::Method::GET,
+            "/api/v1/openapi.json",
+            &token,
+            None,
+        )
+        .await;
+        let op = &doc["paths"]["/api/v1/orgs/{id}/exposures"]["get"];
+        let params: Vec<&str> = op["parameters"]
+            .as_array()
+            .map(|ps| ps.iter().filter_map(|p| p["name"].as_str()).collect())
+            .unwrap_or_default();
+        assert!(
+            params.contains(&"limit") && params.contains(&"offset"),
+            "{params:?}"
+        );
+        assert!(op["responses"]["200"]["headers"]["X-Total-Count"].is_object());
+    }
+}
