@@ -72,7 +72,10 @@ pub use audit::{
 pub use auth::{ApiToken, LoginFailures, Session, SessionStage, TokenUse};
 pub use backup::{DatabaseFacts, RestoreRefused, inspect_sqlite_backup, latest_schema_version};
 pub use discussion::{DiscussionError, DiscussionSettings, Post, Thread, ThreadWithPosts, Topic};
-pub use exposures::{AdvisoryExposure, Exposure, ExposureEvent, ExposureFilter, MatchCounts};
+pub use exposures::{
+    AdvisoryExposure, Exposure, ExposureEvent, ExposureFilter, ExposurePage, MAX_EXPOSURES,
+    MatchCounts,
+};
 pub use feeds::{FeedOutcome, FeedRunCounts, FeedState, FeedSuccess};
 // Federation (issue 9)
 pub use federation::{
