@@ -276,6 +276,16 @@ pub enum SecretsKeyCommand {
         #[arg(value_name = "PATH")]
         path: PathBuf,
     },
+    /// Seal every stored secret under the key in NEW_PATH (made with `new`)
+    /// instead of the configured one, all at once. Stop every instance
+    /// first; then point `secrets_key_file` at NEW_PATH and start them.
+    Rotate {
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// The new key file.
+        #[arg(value_name = "NEW_PATH")]
+        new_path: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -85,6 +85,9 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Backup(args) => ops::backup(&configure(&args.config)?, &args.dest).await,
         Command::Restore(args) => ops::restore(&configure(&args.config)?, &args).await,
         Command::Audit(AuditCommand::Verify(args)) => ops::verify_audit(&configure(&args)?).await,
+        Command::SecretsKey(SecretsKeyCommand::Rotate { config, new_path }) => {
+            serve::rotate_secrets_key(&configure(&config)?, &new_path).await
+        }
         Command::SecretsKey(SecretsKeyCommand::New { path }) => {
             serve::new_secrets_key(&path)?;
             println!(

@@ -118,6 +118,44 @@ pub fn new_secrets_key(path: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `openwarp secrets-key rotate NEW_PATH`: seal every stored secret under
+/// the key in NEW_PATH instead of the configured one, in one transaction.
+pub async fn rotate_secrets_key(config: &Config, new_path: &std::path::Path) -> anyhow::Result<()> {
+    let shown = new_path.display().to_string();
+    let text = std::fs::read_to_string(new_path)
+        .map_err(|e| bad_input("NEW_PATH", format!("cannot read {shown}: {e}")))?;
+    let new = SealingKey::from_base64(&text)
+        .map_err(|e| bad_input("NEW_PATH", format!("{shown}: {e}")))?;
+    let store = open_configured(config).await?;
+    let resealed = store
+        .reseal_secrets(&new)
+        .await
+        .context("re-sealing the stored secrets")?;
+    let detail = serde_json::json!({ "secrets": resealed, "new_key_file": shown });
+    store
+        .audit(
+            openwarp_store::AuditEntry {
+                actor_user_id: None,
+                actor: "cli",
+                action: "secrets.rotate",
+                org_id: None,
+                target: "secrets_key",
+                detail,
+                ip: None,
+            },
+            openwarp_store::now(),
+        )
+        .await
+        .context("recording the rotation in the audit log")?;
+    store.close().await;
+    println!(
+        "Re-sealed {resealed} stored secrets under {shown}. Set secrets_key_file to it for every \
+         instance before starting them, and keep a copy apart from the backups; the old key opens \
+         nothing any more (backups taken before now still need it)."
+    );
+    Ok(())
+}
+
 /// `openwarp rematch`: match every inventory against the whole corpus again
 /// (after upgrading openwarp's matcher, say). Normal running never needs it.
 pub async fn rematch(config: &Config) -> anyhow::Result<()> {

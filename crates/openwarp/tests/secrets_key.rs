@@ -147,3 +147,42 @@ async fn configuring_a_key_seals_what_was_stored_before() {
     assert_eq!(keyed.webhook(hook).await.expect("opens").secret, secret);
     keyed.close().await;
 }
+
+#[tokio::test]
+async fn rotating_the_key_reseals_everything_and_is_audited() {
+    let dir = tempfile::tempdir().expect("dir");
+    let url = format!("sqlite://{}", dir.path().join("warp.db").display());
+    let (hook, secret) = database_with_a_webhook(&url).await;
+    for name in ["old.key", "new.key"] {
+        let made = openwarp(dir.path(), &[], &["secrets-key", "new", name]);
+        assert!(made.status.success(), "{}", text(&made));
+    }
+    let env = [
+        ("OPENWARP_DATABASE_URL", url.as_str()),
+        ("OPENWARP_SECRETS_KEY_FILE", "old.key"),
+    ];
+    let bad = openwarp(dir.path(), &env, &["secrets-key", "rotate", "no-such.key"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
+    let rotated = openwarp(dir.path(), &env, &["secrets-key", "rotate", "new.key"]);
+    assert!(rotated.status.success(), "{}", text(&rotated));
+    assert!(text(&rotated).contains("Re-sealed"), "{}", text(&rotated));
+
+    let read_key = |name: &str| {
+        let text = std::fs::read_to_string(dir.path().join(name)).expect("key");
+        SealingKey::from_base64(&text).expect("key")
+    };
+    let store = Store::connect(&url).await.expect("open");
+    let old = store.clone().with_sealing_key(read_key("old.key"));
+    let new = store.clone().with_sealing_key(read_key("new.key"));
+    assert!(matches!(
+        old.webhook(hook).await,
+        Err(StoreError::Sealing(SealingError::WrongKey(_)))
+    ));
+    assert_eq!(new.webhook(hook).await.expect("opens").secret, secret);
+    let log = store.audit_log(10, None).await.expect("audit");
+    assert!(
+        log.iter()
+            .any(|e| e.action == "secrets.rotate" && e.actor == "cli")
+    );
+    store.close().await;
+}

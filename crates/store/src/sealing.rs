@@ -254,18 +254,6 @@ impl Store {
                     .map(|r| r.rows_affected())
             })?;
         }
-        const TEXT_SECRETS: [(&str, &str, SecretColumn); 2] = [
-            (
-                "SELECT id, secret FROM webhooks",
-                "UPDATE webhooks SET secret = $1 WHERE id = $2 AND secret = $3",
-                SecretColumn::WebhookSecret,
-            ),
-            (
-                "SELECT id, outgoing_secret FROM federation_peers WHERE outgoing_secret IS NOT NULL",
-                "UPDATE federation_peers SET outgoing_secret = $1 WHERE id = $2 AND outgoing_secret = $3",
-                SecretColumn::PeerSecret,
-            ),
-        ];
         for (select, update, kind) in TEXT_SECRETS {
             let rows: Vec<(i64, String)> =
                 on_pool!(self, |p| sqlx::query_as(select).fetch_all(p).await)?;
@@ -300,6 +288,129 @@ impl Store {
             })?;
         }
         Ok(sealed)
+    }
+}
+
+/// The columns holding text secrets with an integer key: how to read them
+/// all, and how to replace one only if it still holds the value read.
+/// (Instance secrets, keyed by name, are handled beside them.)
+const TEXT_SECRETS: [(&str, &str, SecretColumn); 2] = [
+    (
+        "SELECT id, secret FROM webhooks",
+        "UPDATE webhooks SET secret = $1 WHERE id = $2 AND secret = $3",
+        SecretColumn::WebhookSecret,
+    ),
+    (
+        "SELECT id, outgoing_secret FROM federation_peers WHERE outgoing_secret IS NOT NULL",
+        "UPDATE federation_peers SET outgoing_secret = $1 WHERE id = $2 AND outgoing_secret = $3",
+        SecretColumn::PeerSecret,
+    ),
+];
+
+/// One stored secret and what is to replace it.
+struct Replacement {
+    old: Vec<u8>,
+    new: String,
+}
+
+impl Store {
+    /// Seal every stored secret under `new` instead (opening each with this
+    /// store's key, or taking it as it is when it was never sealed), in one
+    /// transaction: afterwards `new` alone opens them, or, if anything got
+    /// in the way, nothing changed. Returns how many. Stop every instance
+    /// first and start them with the new key: a running one could not read
+    /// what is sealed under `new`.
+    pub async fn reseal_secrets(&self, new: &SealingKey) -> Result<u64> {
+        let totp: Vec<(i64, Vec<u8>)> = on_pool!(self, |p| {
+            sqlx::query_as("SELECT user_id, secret FROM user_mfa")
+                .fetch_all(p)
+                .await
+        })?;
+        let mut totp_new = Vec::with_capacity(totp.len());
+        for (user, old) in totp {
+            let plain = self.open_secret(SecretColumn::TotpKey, &old)?;
+            let new = new.seal(SecretColumn::TotpKey, &plain)?;
+            totp_new.push((user, Replacement { old, new }));
+        }
+        let mut text_new: Vec<(&'static str, i64, Replacement)> = Vec::new();
+        for (select, update, kind) in TEXT_SECRETS {
+            let rows: Vec<(i64, String)> =
+                on_pool!(self, |p| sqlx::query_as(select).fetch_all(p).await)?;
+            for (id, old) in rows {
+                let plain = self.open_text(kind, &old)?;
+                let new = new.seal(kind, plain.as_bytes())?;
+                let old = old.into_bytes();
+                text_new.push((update, id, Replacement { old, new }));
+            }
+        }
+        let named: Vec<(String, String)> = on_pool!(self, |p| {
+            sqlx::query_as("SELECT name, value FROM instance_secrets")
+                .fetch_all(p)
+                .await
+        })?;
+        let mut named_new = Vec::with_capacity(named.len());
+        for (name, old) in named {
+            let plain = self.open_text(SecretColumn::InstanceSecret, &old)?;
+            let new = new.seal(SecretColumn::InstanceSecret, plain.as_bytes())?;
+            named_new.push((
+                name,
+                Replacement {
+                    old: old.into_bytes(),
+                    new,
+                },
+            ));
+        }
+        let expected = totp_new.len() + text_new.len() + named_new.len();
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        on_pool!(self, |p| {
+            async {
+                let mut tx = p.begin().await?;
+                let mut n = 0u64;
+                for (user, r) in &totp_new {
+                    n += sqlx::query(
+                        "UPDATE user_mfa SET secret = $1 WHERE user_id = $2 AND secret = $3",
+                    )
+                    .bind(r.new.as_bytes())
+                    .bind(user)
+                    .bind(&r.old)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                }
+                for (update, id, r) in &text_new {
+                    n += sqlx::query(*update)
+                        .bind(&r.new)
+                        .bind(id)
+                        .bind(text(&r.old))
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                }
+                for (name, r) in &named_new {
+                    n += sqlx::query(
+                        "UPDATE instance_secrets SET value = $1 WHERE name = $2 AND value = $3",
+                    )
+                    .bind(&r.new)
+                    .bind(name)
+                    .bind(text(&r.old))
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                }
+                if usize::try_from(n).ok() != Some(expected) {
+                    // Dropping the transaction rolls it back: all or nothing.
+                    return Err(StoreError::Conflict(
+                        "a secret changed while the secrets were being re-sealed (is an \
+                         instance still running?); nothing was changed: stop every instance \
+                         and run it again"
+                            .into(),
+                    ));
+                }
+                tx.commit().await?;
+                Ok::<u64, StoreError>(n)
+            }
+            .await
+        })
     }
 }
 

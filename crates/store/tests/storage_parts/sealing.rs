@@ -190,3 +190,65 @@ async fn secrets_written_before_a_key_are_sealed_in_place_once() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_new_key_takes_over_every_secret_at_once() {
+    for db in all_backends().await {
+        let old = db.store.clone().with_sealing_key(key(1));
+        let (op, totp, hook, hook_secret) = write_secrets(&old).await;
+        let link = old
+            .instance_secret("link_signing", t0())
+            .await
+            .expect("link");
+        // One secret from before any key: re-sealed along with the rest.
+        let unsealed_peer = db.store.clone();
+        unsealed_peer
+            .create_peer(&peer("plain"), t0())
+            .await
+            .expect("plain peer");
+
+        assert_eq!(old.reseal_secrets(&key(2)).await.expect("reseal"), 5);
+        let new = db.store.clone().with_sealing_key(key(2));
+        assert_eq!(
+            new.authenticator(op)
+                .await
+                .expect("read")
+                .expect("some")
+                .secret,
+            totp
+        );
+        assert_eq!(new.webhook(hook).await.expect("hook").secret, hook_secret);
+        assert_eq!(
+            new.instance_secret("link_signing", t0())
+                .await
+                .expect("link"),
+            link
+        );
+        let rows = db
+            .text_rows("SELECT outgoing_secret FROM federation_peers")
+            .await;
+        assert_eq!(rows.len(), 2);
+        assert!(rows.iter().all(|r| {
+            r[0].as_deref()
+                .is_some_and(|v| v.starts_with(SEALED_PREFIX))
+        }));
+        // The old key opens nothing any more.
+        assert!(matches!(
+            old.webhook(hook).await,
+            Err(StoreError::Sealing(SealingError::WrongKey(_)))
+        ));
+        assert!(old.authenticator(op).await.is_err());
+
+        // A store without the key that opens them cannot re-seal: refused
+        // before anything is written.
+        let wrong = db.store.clone().with_sealing_key(key(3));
+        assert!(matches!(
+            wrong.reseal_secrets(&key(4)).await,
+            Err(StoreError::Sealing(SealingError::WrongKey(_)))
+        ));
+        assert_eq!(
+            new.webhook(hook).await.expect("still key 2").secret,
+            hook_secret
+        );
+    }
+}
