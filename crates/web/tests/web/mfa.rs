@@ -6,13 +6,18 @@
 
 use crate::support::{Client, Page, TestApp, apps};
 use openwarp_core::{Role, mfa};
-use openwarp_store::now;
 use openwarp_store::testing::{all_backends, sqlite};
+use openwarp_store::{SealingError, SealingKey, Store, StoreError, now};
 use reqwest::StatusCode;
 
+/// Apps that require operators' second factors and seal their keys at rest,
+/// as production with `secrets_key_file` does.
 async fn app_requiring_mfa() -> Vec<TestApp> {
     let mut out = Vec::new();
-    for db in all_backends().await {
+    for mut db in all_backends().await {
+        let key =
+            SealingKey::from_base64(&SealingKey::generate_base64().expect("key")).expect("key");
+        db.store = db.store.clone().with_sealing_key(key);
         out.push(TestApp::start_with(db, |c| c.operators_need_mfa = true).await);
     }
     out
@@ -109,6 +114,20 @@ async fn an_operator_sets_up_a_second_factor_then_signs_in_with_it() {
         let codes = recovery_codes(&done);
         assert_eq!(codes.len(), 10, "{}", done.body);
         assert_eq!(c.get("/dashboard").await.status, StatusCode::OK);
+        // The key is sealed at rest: the database alone does not give it.
+        let ops = app
+            .store
+            .find_user_by_email("ops@warp.example")
+            .await
+            .expect("user")
+            .expect("ops")
+            .user;
+        let bare = Store::connect(&app.db.url).await.expect("open");
+        assert!(matches!(
+            bare.authenticator(ops.id).await,
+            Err(StoreError::Sealing(SealingError::NoKey(_)))
+        ));
+        bare.close().await;
 
         // Next sign-in: the code step already used is refused; the next works.
         let c2 = app.client();
