@@ -786,6 +786,9 @@ fn fts_query(words: &[String]) -> Option<String> {
 ///   same LIKE (so the trigram tokenizer's own case folding cannot add a
 ///   row). Shorter words are checked with LIKE on the candidates; a search
 ///   made only of short words scans, as before.
+///
+/// A word holding a NUL character matches nothing: no stored text holds one
+/// (PostgreSQL text cannot), and neither LIKE nor an FTS5 query can say it.
 fn push_text_filter<DB: sqlx::Database>(
     qb: &mut sqlx::QueryBuilder<DB>,
     backend: Backend,
@@ -794,6 +797,10 @@ fn push_text_filter<DB: sqlx::Database>(
     for<'t> String: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
 {
     let words = search_words(text);
+    if words.iter().any(|w| w.contains('\0')) {
+        qb.push(" AND 1 = 0");
+        return;
+    }
     let mut unindexed: Vec<&String> = words.iter().collect();
     if let (Backend::Sqlite, Some(query)) = (backend, fts_query(&words)) {
         let indexed;

@@ -222,6 +222,9 @@ async fn indexed_search_gives_the_same_answers_as_like() {
         assert_eq!(found(s, "100%").await.0, expected(&texts, "cve-2025-2222"));
         assert!(found(s, "1_0").await.0.is_empty());
         assert_eq!(found(s, "cve").await.0.len(), 4);
+        // A NUL character (as `%00` in a URL) matches nothing, and fails nothing.
+        assert!(found(s, "forti\0os").await.0.is_empty());
+        assert!(found(s, "in \0").await.0.is_empty());
         index_is_sound(&db).await;
     }
 }
