@@ -774,13 +774,28 @@ fn fts_query(words: &[String]) -> Option<String> {
     (!phrases.is_empty()).then(|| phrases.join(" AND "))
 }
 
+/// Whether pg_trgm's index can narrow the search for `word`: it takes
+/// trigrams only from runs of letters and digits, so it needs three in a
+/// row. For any other word the index scan would read the whole index.
+fn pg_trgm_narrows(word: &str) -> bool {
+    let mut run = 0;
+    word.chars().any(|c| {
+        run = if c.is_alphanumeric() { run + 1 } else { 0 };
+        run >= TRIGRAM
+    })
+}
+
 /// The text search: every word must occur in `search_text`, ignoring case
 /// (both sides are lower-cased), as `search_text LIKE '%word%'` says — the
 /// meaning is that and only that on both backends; the index only finds
 /// the candidates faster.
 ///
 /// - PostgreSQL: the LIKEs as written; the `pg_trgm` GIN index on
-///   `search_text` (migration 0020) answers them.
+///   `search_text` (migration 0020) answers them. A word the index cannot
+///   narrow (see [`pg_trgm_narrows`]) is written against
+///   `search_text || ''`, which the index does not cover: otherwise a
+///   cached generic plan reads the whole index for it (measured: 30 ms
+///   against 6 ms for a plain scan of 17,500 advisories).
 /// - SQLite: the words of 3+ characters go to the FTS5 trigram index over
 ///   the narrow `advisory_search` copy, and each is rechecked there with the
 ///   same LIKE (so the trigram tokenizer's own case folding cannot add a
@@ -819,7 +834,11 @@ fn push_text_filter<DB: sqlx::Database>(
         qb.push(")");
     }
     for word in unindexed {
-        qb.push(" AND a.search_text LIKE ");
+        if backend == Backend::Postgres && !pg_trgm_narrows(word) {
+            qb.push(" AND (a.search_text || '') LIKE ");
+        } else {
+            qb.push(" AND a.search_text LIKE ");
+        }
         qb.push_bind(like_pattern(word));
         qb.push(" ESCAPE '\\'");
     }
@@ -889,6 +908,16 @@ mod tests {
                 .await
                 .expect("both");
             assert_eq!((c.unchanged, c.stale), (1, 1));
+        }
+    }
+
+    #[test]
+    fn pg_trgm_narrows_words_with_three_letters_or_digits_in_a_row() {
+        for w in ["log4j", "cve-2024", "abc", "über", "x.509"] {
+            assert!(pg_trgm_narrows(w), "{w}");
+        }
+        for w in ["ab", "c++", "10%", "a-b-c", "_", "", "1.0.1"] {
+            assert!(!pg_trgm_narrows(w), "{w}");
         }
     }
 
