@@ -190,21 +190,6 @@ struct ListPage {
     warp: Vec<super::warp_advisories::WarpListItem>,
 }
 
-/// The current query string with `page` replaced.
-fn page_link(raw: Option<&str>, page: i64) -> String {
-    let mut pairs: Vec<(String, String)> = raw
-        .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok())
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|(k, _)| k != "page")
-        .collect();
-    pairs.push(("page".into(), page.to_string()));
-    format!(
-        "/advisories?{}",
-        serde_urlencoded::to_string(pairs).unwrap_or_default()
-    )
-}
-
 pub async fn list(
     State(state): State<AppState>,
     SignedIn(session): SignedIn,
@@ -237,8 +222,9 @@ pub async fn list(
         total: result.total,
         first: offset + 1,
         last: offset + shown,
-        prev_link: (page > 1).then(|| page_link(raw.as_deref(), page - 1)),
-        next_link: (offset + shown < result.total).then(|| page_link(raw.as_deref(), page + 1)),
+        prev_link: (page > 1).then(|| super::page_link("/advisories", raw.as_deref(), page - 1)),
+        next_link: (offset + shown < result.total)
+            .then(|| super::page_link("/advisories", raw.as_deref(), page + 1)),
         f: query,
         problems: problems.clone(),
         warp: super::warp_advisories::from_your_warp(&state, &session).await?,

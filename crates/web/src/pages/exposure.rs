@@ -139,22 +139,6 @@ impl ExposureQuery {
     }
 }
 
-/// `path` with the current query string, its `page` replaced: the
-/// filters stay as they were.
-fn page_link(path: &str, raw: Option<&str>, page: i64) -> String {
-    let mut pairs: Vec<(String, String)> = raw
-        .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok())
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|(k, _)| k != "page")
-        .collect();
-    pairs.push(("page".into(), page.to_string()));
-    format!(
-        "{path}?{}",
-        serde_urlencoded::to_string(pairs).unwrap_or_default()
-    )
-}
-
 /// Where the list is in its pages, and the links to the neighbours.
 struct Pager {
     page: i64,
@@ -172,7 +156,7 @@ impl Pager {
         let pages = (total + PAGE_SIZE - 1) / PAGE_SIZE;
         let offset = (page - 1) * PAGE_SIZE;
         let past_end = page > pages.max(1);
-        let link = |n: i64| page_link(path, raw, n);
+        let link = |n: i64| super::page_link(path, raw, n);
         Pager {
             page,
             pages,

@@ -375,3 +375,19 @@ pub fn timestamp(t: DateTime<Utc>) -> String {
 pub fn today() -> NaiveDate {
     Utc::now().date_naive()
 }
+
+/// `path` with the current query string, its `page` replaced: the filters
+/// stay as they were (paged lists' previous and next links).
+pub(crate) fn page_link(path: &str, raw: Option<&str>, page: i64) -> String {
+    let mut pairs: Vec<(String, String)> = raw
+        .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(k, _)| k != "page")
+        .collect();
+    pairs.push(("page".into(), page.to_string()));
+    format!(
+        "{path}?{}",
+        serde_urlencoded::to_string(pairs).unwrap_or_default()
+    )
+}
