@@ -135,6 +135,8 @@ pub struct ExposureFilter {
     pub priority: Option<Priority>,
     pub status: Option<ExposureStatus>,
     pub item_id: Option<i64>,
+    /// Only exposures to this vulnerability (CVE or other id).
+    pub vuln_id: Option<String>,
     /// Include exposures that no longer apply (cleared, no longer matching).
     pub include_inactive: bool,
 }
@@ -242,6 +244,7 @@ fn push_exposure_filter<DB: sqlx::Database>(
     for<'t> i64: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
     for<'t> bool: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
     for<'t> &'static str: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> String: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
 {
     qb.push(" WHERE x.org_id = ");
     qb.push_bind(org.0);
@@ -260,6 +263,10 @@ fn push_exposure_filter<DB: sqlx::Database>(
     if let Some(i) = f.item_id {
         qb.push(" AND x.item_id = ");
         qb.push_bind(i);
+    }
+    if let Some(v) = &f.vuln_id {
+        qb.push(" AND x.vuln_id = ");
+        qb.push_bind(v.clone());
     }
 }
 
@@ -1059,6 +1066,28 @@ impl Store {
     /// `org`'s exposures, most urgent first (at most [`MAX_EXPOSURES`]).
     pub async fn list_exposures(&self, org: OrgId, f: &ExposureFilter) -> Result<Vec<Exposure>> {
         self.exposure_rows(org, f, MAX_EXPOSURES, 0).await
+    }
+
+    /// How many open exposures (new, assessing, action in progress; still
+    /// applying) each of `org`'s items has; items with none are absent.
+    /// Counted in SQL: nothing is read but the counts.
+    pub async fn open_exposure_counts(&self, org: OrgId) -> Result<HashMap<i64, i64>> {
+        let rows: Vec<(i64, i64)> = on_pool!(self, |p| {
+            let mut qb = sqlx::QueryBuilder::new(
+                "SELECT x.item_id, COUNT(*) FROM exposures x WHERE x.org_id = ",
+            );
+            qb.push_bind(org.0);
+            qb.push(" AND x.active = ");
+            qb.push_bind(true);
+            qb.push(" AND x.status IN (");
+            let mut sep = qb.separated(", ");
+            for s in ExposureStatus::ALL.into_iter().filter(|s| s.is_open()) {
+                sep.push_bind(s.as_str());
+            }
+            qb.push(") GROUP BY x.item_id");
+            qb.build_query_as().fetch_all(p).await
+        })?;
+        Ok(rows.into_iter().collect())
     }
 
     /// One page of `org`'s exposures, most urgent first, and how many match

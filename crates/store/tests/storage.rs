@@ -1392,6 +1392,72 @@ mod matching {
     }
 
     #[tokio::test]
+    async fn open_counts_per_item_and_one_vulnerability_are_read_in_sql() {
+        for db in all_backends().await {
+            let s = &db.store;
+            let name = db.backend().name();
+            let org = s
+                .create_org(&draft("Kent County Council", "county"), t0())
+                .await
+                .expect("org");
+            let lead = user(s, "lead@kent.gov.uk", Role::MemberLead, Some(org.id)).await;
+            let mut second = log4j("2.14.1", false);
+            second.name = "HR server".into();
+            let added = s
+                .add_items(
+                    org.id,
+                    &[log4j("2.14.1", true), second, log4j("2.17.1", false)],
+                    "manual",
+                    None,
+                    t0(),
+                )
+                .await
+                .expect("add");
+            s.upsert_records(&records(LOG4SHELL), &mut KnownRecords::default(), t0())
+                .await
+                .expect("ingest");
+            let counts = s.open_exposure_counts(org.id).await.expect("counts");
+            assert_eq!(counts.get(&added.ids[0]), Some(&1), "{name}");
+            assert_eq!(counts.get(&added.ids[1]), Some(&1), "{name}");
+            assert_eq!(counts.get(&added.ids[2]), None, "{name}: 2.17.1 is fixed");
+            // A closed status no longer counts as open.
+            let hr = active(s, org.id)
+                .await
+                .into_iter()
+                .find(|x| x.item_id == added.ids[1])
+                .expect("HR exposure");
+            s.set_exposure_status(
+                org.id,
+                hr.id,
+                ExposureStatus::Mitigated,
+                None,
+                lead.id,
+                t0(),
+            )
+            .await
+            .expect("status");
+            let counts = s.open_exposure_counts(org.id).await.expect("counts");
+            assert_eq!(counts.len(), 1, "{name}: {counts:?}");
+            // One vulnerability's exposures, filtered by the database.
+            let only = |v: &str| ExposureFilter {
+                vuln_id: Some(v.into()),
+                ..ExposureFilter::default()
+            };
+            let log4shell = s
+                .list_exposures(org.id, &only("CVE-2021-44228"))
+                .await
+                .expect("list");
+            assert_eq!(log4shell.len(), 2, "{name}");
+            assert!(
+                s.list_exposures(org.id, &only("CVE-2014-0160"))
+                    .await
+                    .expect("list")
+                    .is_empty()
+            );
+        }
+    }
+
+    #[tokio::test]
     async fn advisories_and_items_meet_through_the_index_both_ways() {
         for db in all_backends().await {
             let s = &db.store;

@@ -74,6 +74,7 @@ pub fn filter(
             priority,
             status,
             item_id: None,
+            vuln_id: None,
             include_inactive,
         },
         problems,

@@ -341,12 +341,15 @@ async fn own_exposures(
     org: OrgId,
     vuln_id: &str,
 ) -> Result<Vec<ExposureDto>, AppError> {
+    let mine = openwarp_store::ExposureFilter {
+        vuln_id: Some(vuln_id.to_string()),
+        ..openwarp_store::ExposureFilter::default()
+    };
     Ok(state
         .store
-        .list_exposures(org, &openwarp_store::ExposureFilter::default())
+        .list_exposures(org, &mine)
         .await?
         .iter()
-        .filter(|x| x.vuln_id == vuln_id)
         .map(ExposureDto::from)
         .collect())
 }

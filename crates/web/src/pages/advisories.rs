@@ -327,12 +327,15 @@ async fn exposure_section(
         },
         Some(org) => {
             let yours = if exposed.iter().any(|e| e.org_id == org.0) {
+                let mine = ExposureFilter {
+                    vuln_id: Some(vuln_id.to_string()),
+                    ..ExposureFilter::default()
+                };
                 state
                     .store
-                    .list_exposures(org, &ExposureFilter::default())
+                    .list_exposures(org, &mine)
                     .await?
                     .iter()
-                    .filter(|x| x.vuln_id == vuln_id)
                     .map(ExposureRow::new)
                     .collect()
             } else {

@@ -19,7 +19,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use openwarp_core::{OrgId, ValidationErrors};
 use openwarp_store::{ExposureFilter, Organisation, Session};
 use serde::Deserialize;
-use std::collections::HashMap;
 
 /// Labels for the error summary of the item form.
 fn item_labels(field: &str) -> Option<&'static str> {
@@ -81,7 +80,7 @@ pub struct ItemRow {
     pub internet_facing: bool,
     pub business_critical: bool,
     pub owner: String,
-    pub open: usize,
+    pub open: i64,
 }
 
 /// What the last import did, for the summary at the top of the page.
@@ -172,16 +171,7 @@ async fn inventory_page(
 ) -> Result<InventoryPage, AppError> {
     let actor = session.user.actor();
     let org = actions::visible_org(state, &actor, org).await?;
-    let mut open: HashMap<i64, usize> = HashMap::new();
-    for x in state
-        .store
-        .list_exposures(org.id, &ExposureFilter::default())
-        .await?
-    {
-        if x.status.is_open() {
-            *open.entry(x.item_id).or_default() += 1;
-        }
-    }
+    let open = state.store.open_exposure_counts(org.id).await?;
     let items = state
         .store
         .list_items(org.id)
