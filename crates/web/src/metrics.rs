@@ -182,6 +182,13 @@ pub async fn scrape(
         "Advisories whose matching an ingest still owes",
         pending,
     );
+    let sealed = Gauge::<i64>::default();
+    sealed.set(i64::from(state.store.seals_secrets()));
+    db.register(
+        "openwarp_secrets_sealed",
+        "1 when stored secrets are sealed with a secrets key (secrets_key_file), 0 when not",
+        sealed,
+    );
     let audit = Gauge::<i64>::default();
     audit.set(snapshot.audit_entries);
     db.register(

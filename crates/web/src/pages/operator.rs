@@ -356,6 +356,8 @@ struct OperatorsPage {
     invitations: Vec<PendingView>,
     errors: FormErrors,
     invite_email: String,
+    /// Whether stored secrets are sealed (a secrets key is configured).
+    secrets_sealed: bool,
 }
 
 async fn operators_page(
@@ -386,6 +388,7 @@ async fn operators_page(
         invitations,
         errors,
         invite_email,
+        secrets_sealed: state.store.seals_secrets(),
     })
 }
 

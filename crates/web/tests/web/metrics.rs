@@ -40,6 +40,18 @@ async fn loopback_scrapes_requests_by_route_and_the_outbox() {
         );
         assert!(body.contains("openwarp_match_pending 0"));
         assert!(body.contains("openwarp_audit_entries "));
+        // The test apps run without a secrets key: monitoring can see it.
+        assert!(body.contains("openwarp_secrets_sealed 0"), "{body}");
+        // …and so can the operators.
+        app.user("ops@warp.example", openwarp_core::Role::Operator, None)
+            .await;
+        let ops = app.client().signed_in("ops@warp.example").await;
+        let page = ops.get("/operators").await;
+        assert!(
+            page.contains("Secrets are stored unsealed"),
+            "{}",
+            page.body
+        );
         assert_eq!(body.matches("# EOF").count(), 1);
         assert!(body.trim_end().ends_with("# EOF"));
     }

@@ -128,6 +128,19 @@ async fn an_operator_sets_up_a_second_factor_then_signs_in_with_it() {
             Err(StoreError::Sealing(SealingError::NoKey(_)))
         ));
         bare.close().await;
+        // Operators and monitoring see that secrets are sealed.
+        let page = c.get("/operators").await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(
+            !page.contains("Secrets are stored unsealed"),
+            "{}",
+            page.body
+        );
+        assert!(
+            c.get("/metrics")
+                .await
+                .contains("openwarp_secrets_sealed 1")
+        );
 
         // Next sign-in: the code step already used is refused; the next works.
         let c2 = app.client();
