@@ -232,88 +232,19 @@ impl Store {
     /// if it still holds the value read, so instances starting together do
     /// not trip over each other. Without a key it does nothing.
     pub async fn seal_stored_secrets(&self) -> Result<u64> {
-        if self.sealing.is_none() {
+        let Some(key) = &self.sealing else {
             return Ok(0);
-        }
-        let mut sealed = 0;
-        // The TOTP keys are bytes; the rest are text.
-        let rows: Vec<(i64, Vec<u8>)> = on_pool!(self, |p| {
-            sqlx::query_as("SELECT user_id, secret FROM user_mfa")
-                .fetch_all(p)
-                .await
-        })?;
-        for (user, secret) in rows.into_iter().filter(|(_, s)| !is_sealed(s)) {
-            let new = self.seal_secret(SecretColumn::TotpKey, &secret)?;
-            sealed += on_pool!(self, |p| {
-                sqlx::query("UPDATE user_mfa SET secret = $1 WHERE user_id = $2 AND secret = $3")
-                    .bind(&new)
-                    .bind(user)
-                    .bind(&secret)
-                    .execute(p)
-                    .await
-                    .map(|r| r.rows_affected())
-            })?;
-        }
-        for (select, update, kind) in TEXT_SECRETS {
-            let rows: Vec<(i64, String)> =
-                on_pool!(self, |p| sqlx::query_as(select).fetch_all(p).await)?;
-            for (id, value) in rows.into_iter().filter(|(_, v)| !is_sealed(v.as_bytes())) {
-                let new = self.seal_text(kind, &value)?;
-                sealed += on_pool!(self, |p| {
-                    sqlx::query(update)
-                        .bind(&new)
-                        .bind(id)
-                        .bind(&value)
-                        .execute(p)
-                        .await
-                        .map(|r| r.rows_affected())
-                })?;
+        };
+        let mut replacements = Vec::new();
+        for secret in self.stored_secrets().await? {
+            if !is_sealed(&secret.stored) {
+                let new = key.seal(secret.column, &secret.stored)?;
+                replacements.push((secret, new));
             }
         }
-        let rows: Vec<(String, String)> = on_pool!(self, |p| {
-            sqlx::query_as("SELECT name, value FROM instance_secrets")
-                .fetch_all(p)
-                .await
-        })?;
-        for (name, value) in rows.into_iter().filter(|(_, v)| !is_sealed(v.as_bytes())) {
-            let new = self.seal_text(SecretColumn::InstanceSecret, &value)?;
-            sealed += on_pool!(self, |p| {
-                sqlx::query("UPDATE instance_secrets SET value = $1 WHERE name = $2 AND value = $3")
-                    .bind(&new)
-                    .bind(&name)
-                    .bind(&value)
-                    .execute(p)
-                    .await
-                    .map(|r| r.rows_affected())
-            })?;
-        }
-        Ok(sealed)
+        self.replace_secrets(&replacements, false).await
     }
-}
 
-/// The columns holding text secrets with an integer key: how to read them
-/// all, and how to replace one only if it still holds the value read.
-/// (Instance secrets, keyed by name, are handled beside them.)
-const TEXT_SECRETS: [(&str, &str, SecretColumn); 2] = [
-    (
-        "SELECT id, secret FROM webhooks",
-        "UPDATE webhooks SET secret = $1 WHERE id = $2 AND secret = $3",
-        SecretColumn::WebhookSecret,
-    ),
-    (
-        "SELECT id, outgoing_secret FROM federation_peers WHERE outgoing_secret IS NOT NULL",
-        "UPDATE federation_peers SET outgoing_secret = $1 WHERE id = $2 AND outgoing_secret = $3",
-        SecretColumn::PeerSecret,
-    ),
-];
-
-/// One stored secret and what is to replace it.
-struct Replacement {
-    old: Vec<u8>,
-    new: String,
-}
-
-impl Store {
     /// Seal every stored secret under `new` instead (opening each with this
     /// store's key, or taking it as it is when it was never sealed), in one
     /// transaction: afterwards `new` alone opens them, or, if anything got
@@ -321,83 +252,96 @@ impl Store {
     /// first and start them with the new key: a running one could not read
     /// what is sealed under `new`.
     pub async fn reseal_secrets(&self, new: &SealingKey) -> Result<u64> {
+        let mut replacements = Vec::new();
+        for secret in self.stored_secrets().await? {
+            let plain = self.open_secret(secret.column, &secret.stored)?;
+            let sealed = new.seal(secret.column, &plain)?;
+            replacements.push((secret, sealed));
+        }
+        self.replace_secrets(&replacements, true).await
+    }
+
+    /// Every stored secret, as stored.
+    async fn stored_secrets(&self) -> Result<Vec<StoredSecret>> {
+        let mut out = Vec::new();
         let totp: Vec<(i64, Vec<u8>)> = on_pool!(self, |p| {
             sqlx::query_as("SELECT user_id, secret FROM user_mfa")
                 .fetch_all(p)
                 .await
         })?;
-        let mut totp_new = Vec::with_capacity(totp.len());
-        for (user, old) in totp {
-            let plain = self.open_secret(SecretColumn::TotpKey, &old)?;
-            let new = new.seal(SecretColumn::TotpKey, &plain)?;
-            totp_new.push((user, Replacement { old, new }));
-        }
-        let mut text_new: Vec<(&'static str, i64, Replacement)> = Vec::new();
-        for (select, update, kind) in TEXT_SECRETS {
+        out.extend(totp.into_iter().map(|(user, stored)| StoredSecret {
+            row: SecretRow::Totp(user),
+            column: SecretColumn::TotpKey,
+            stored,
+        }));
+        for (select, update, column) in TEXT_SECRETS {
             let rows: Vec<(i64, String)> =
                 on_pool!(self, |p| sqlx::query_as(select).fetch_all(p).await)?;
-            for (id, old) in rows {
-                let plain = self.open_text(kind, &old)?;
-                let new = new.seal(kind, plain.as_bytes())?;
-                let old = old.into_bytes();
-                text_new.push((update, id, Replacement { old, new }));
-            }
+            out.extend(rows.into_iter().map(|(id, stored)| StoredSecret {
+                row: SecretRow::Text(update, id),
+                column,
+                stored: stored.into_bytes(),
+            }));
         }
         let named: Vec<(String, String)> = on_pool!(self, |p| {
             sqlx::query_as("SELECT name, value FROM instance_secrets")
                 .fetch_all(p)
                 .await
         })?;
-        let mut named_new = Vec::with_capacity(named.len());
-        for (name, old) in named {
-            let plain = self.open_text(SecretColumn::InstanceSecret, &old)?;
-            let new = new.seal(SecretColumn::InstanceSecret, plain.as_bytes())?;
-            named_new.push((
-                name,
-                Replacement {
-                    old: old.into_bytes(),
-                    new,
-                },
-            ));
+        out.extend(named.into_iter().map(|(name, stored)| StoredSecret {
+            row: SecretRow::Instance(name),
+            column: SecretColumn::InstanceSecret,
+            stored: stored.into_bytes(),
+        }));
+        Ok(out)
+    }
+
+    /// Write each replacement in one transaction, each only where the row
+    /// still holds what was read; how many were written. `all_or_nothing`:
+    /// when any row had changed meanwhile, write none and say so.
+    async fn replace_secrets(
+        &self,
+        replacements: &[(StoredSecret, String)],
+        all_or_nothing: bool,
+    ) -> Result<u64> {
+        if replacements.is_empty() {
+            return Ok(0);
         }
-        let expected = totp_new.len() + text_new.len() + named_new.len();
-        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
         on_pool!(self, |p| {
             async {
                 let mut tx = p.begin().await?;
                 let mut n = 0u64;
-                for (user, r) in &totp_new {
-                    n += sqlx::query(
-                        "UPDATE user_mfa SET secret = $1 WHERE user_id = $2 AND secret = $3",
-                    )
-                    .bind(r.new.as_bytes())
-                    .bind(user)
-                    .bind(&r.old)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                }
-                for (update, id, r) in &text_new {
-                    n += sqlx::query(*update)
-                        .bind(&r.new)
-                        .bind(id)
-                        .bind(text(&r.old))
+                for (secret, new) in replacements {
+                    let old_text = String::from_utf8_lossy(&secret.stored);
+                    let done = match &secret.row {
+                        SecretRow::Totp(user) => sqlx::query(
+                            "UPDATE user_mfa SET secret = $1 WHERE user_id = $2 AND secret = $3",
+                        )
+                        .bind(new.as_bytes())
+                        .bind(user)
+                        .bind(&secret.stored)
                         .execute(&mut *tx)
-                        .await?
-                        .rows_affected();
+                        .await?,
+                        SecretRow::Text(update, id) => {
+                            sqlx::query(*update)
+                                .bind(new)
+                                .bind(id)
+                                .bind(old_text.as_ref())
+                                .execute(&mut *tx)
+                                .await?
+                        }
+                        SecretRow::Instance(name) => sqlx::query(
+                            "UPDATE instance_secrets SET value = $1 WHERE name = $2 AND value = $3",
+                        )
+                        .bind(new)
+                        .bind(name)
+                        .bind(old_text.as_ref())
+                        .execute(&mut *tx)
+                        .await?,
+                    };
+                    n += done.rows_affected();
                 }
-                for (name, r) in &named_new {
-                    n += sqlx::query(
-                        "UPDATE instance_secrets SET value = $1 WHERE name = $2 AND value = $3",
-                    )
-                    .bind(&r.new)
-                    .bind(name)
-                    .bind(text(&r.old))
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                }
-                if usize::try_from(n).ok() != Some(expected) {
+                if all_or_nothing && usize::try_from(n).ok() != Some(replacements.len()) {
                     // Dropping the transaction rolls it back: all or nothing.
                     return Err(StoreError::Conflict(
                         "a secret changed while the secrets were being re-sealed (is an \
@@ -412,6 +356,39 @@ impl Store {
             .await
         })
     }
+}
+
+/// The columns holding text secrets with an integer key: how to read them
+/// all, and how to replace one only if it still holds the value read.
+/// (Instance secrets, keyed by name, are read and written beside them.)
+const TEXT_SECRETS: [(&str, &str, SecretColumn); 2] = [
+    (
+        "SELECT id, secret FROM webhooks",
+        "UPDATE webhooks SET secret = $1 WHERE id = $2 AND secret = $3",
+        SecretColumn::WebhookSecret,
+    ),
+    (
+        "SELECT id, outgoing_secret FROM federation_peers WHERE outgoing_secret IS NOT NULL",
+        "UPDATE federation_peers SET outgoing_secret = $1 WHERE id = $2 AND outgoing_secret = $3",
+        SecretColumn::PeerSecret,
+    ),
+];
+
+/// Where a stored secret lives.
+enum SecretRow {
+    /// A user's TOTP key (bytes).
+    Totp(i64),
+    /// A text column of [`TEXT_SECRETS`]: its update, and the row's id.
+    Text(&'static str, i64),
+    /// An instance secret, by name.
+    Instance(String),
+}
+
+/// One stored secret, as stored.
+struct StoredSecret {
+    row: SecretRow,
+    column: SecretColumn,
+    stored: Vec<u8>,
 }
 
 #[cfg(test)]
