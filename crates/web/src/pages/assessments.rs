@@ -8,6 +8,7 @@
 //! benchmark. Operators see coverage, a heat map of outcomes and the
 //! members most in need of support, and export CSV.
 
+use super::dashboard::NoticeQuery;
 use super::{FormErrors, Layout, date, render, render_with, timestamp};
 use crate::AppState;
 use crate::actions::assessments::{self as actions, Results};
@@ -45,12 +46,6 @@ fn layout(
     let mut l = Layout::signed_in(state, session, title, CURRENT);
     l.notice = notice(code);
     l
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct NoticeQuery {
-    notice: Option<String>,
 }
 
 fn pct(v: f64) -> String {

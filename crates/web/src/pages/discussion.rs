@@ -4,6 +4,7 @@
 //! that HTML is the only thing these pages output unescaped. Operators see
 //! the moderation buttons; authors an edit form for 24 hours.
 
+use super::dashboard::NoticeQuery;
 use super::{FormErrors, Layout, render, render_with, timestamp};
 use crate::AppState;
 use crate::actions::discussion as actions;
@@ -55,12 +56,6 @@ fn labels(field: &str) -> Option<&'static str> {
         "reason" => "Reason",
         _ => return None,
     })
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct NoticeQuery {
-    notice: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -15,6 +15,7 @@
 //! Every change is audited as `federation.*`. Credentials a peer gave us are
 //! never shown back; a token a peer reads us with is shown once.
 
+use super::dashboard::NoticeQuery;
 use super::{FormErrors, Layout, render, render_with, ticked, timestamp};
 use crate::AppState;
 use crate::audit;
@@ -80,12 +81,6 @@ fn labels(field: &str) -> Option<&'static str> {
         "poll_minutes" => "Poll every",
         _ => return None,
     })
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct NoticeQuery {
-    notice: Option<String>,
 }
 
 /// The CSS classes of a TLP label.

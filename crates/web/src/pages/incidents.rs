@@ -6,6 +6,7 @@
 //! `actions::incidents`.
 
 use super::alerts::TlpView;
+use super::dashboard::NoticeQuery;
 use super::session::Empty;
 use super::{FormErrors, Layout, render, render_with, ticked, timestamp};
 use crate::AppState;
@@ -1033,12 +1034,6 @@ async fn detail_page(
         .collect();
     page.full = Some(full);
     Ok(page)
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct NoticeQuery {
-    notice: Option<String>,
 }
 
 /// `/incidents/{id}`: the version the reader may see (recorded as a read).

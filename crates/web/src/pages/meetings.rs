@@ -3,6 +3,7 @@
 //! the operators' forms), the calendar export, and the public outline pages
 //! that need no sign-in.
 
+use super::dashboard::NoticeQuery;
 use super::{FormErrors, Layout, render, render_with, timestamp};
 use crate::AppState;
 use crate::actions::meetings as actions;
@@ -106,12 +107,6 @@ impl From<&Meeting> for MeetingView {
             topics: m.topics.clone(),
         }
     }
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct NoticeQuery {
-    notice: Option<String>,
 }
 
 #[derive(Template)]

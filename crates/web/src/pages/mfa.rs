@@ -240,17 +240,11 @@ async fn status_page(
     })
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct NoticeOnly {
-    notice: Option<String>,
-}
-
 /// `GET /account/mfa`.
 pub async fn status(
     State(state): State<AppState>,
     SignedIn(session): SignedIn,
-    Query(q): Query<NoticeOnly>,
+    Query(q): Query<super::dashboard::NoticeQuery>,
 ) -> Result<Response, AppError> {
     render(
         &status_page(

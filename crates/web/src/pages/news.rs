@@ -3,6 +3,7 @@
 //! Every signed-in user reads and searches them; operators see the forms.
 //! Bodies are plain text shown escaped, one `<p>` per paragraph.
 
+use super::dashboard::NoticeQuery;
 use super::{FormErrors, Layout, render, render_with, ticked, timestamp};
 use crate::AppState;
 use crate::actions::news as actions;
@@ -51,12 +52,6 @@ fn labels(field: &str) -> Option<&'static str> {
         "kind" => "Kind",
         _ => return None,
     })
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct NoticeQuery {
-    notice: Option<String>,
 }
 
 /// A news item ready for a page.
