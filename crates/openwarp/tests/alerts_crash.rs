@@ -17,7 +17,6 @@
 use chrono::{TimeZone, Utc};
 use openwarp_advisory::{Parsed, SourceRecord};
 use openwarp_alerts::testing::SmtpServer;
-use openwarp_core::membership::OrganisationInput;
 use openwarp_core::{Email, Role};
 use openwarp_matching::inventory::ItemFields;
 use openwarp_store::{KnownRecords, NewUser, Store};
@@ -58,17 +57,7 @@ async fn queue_alerts(url: &str) {
         .with_ymd_and_hms(2026, 11, 23, 9, 30, 0)
         .single()
         .unwrap();
-    let draft = OrganisationInput {
-        name: "Kent County Council".into(),
-        council_type: "county".into(),
-        employers_member: true,
-        renewal_date: "2027-04-01".into(),
-        senior_officer_name: "Sam Officer".into(),
-        senior_officer_email: "sam.officer@kent.gov.uk".into(),
-        ..OrganisationInput::default()
-    }
-    .validate()
-    .expect("draft");
+    let draft = openwarp_store::testing::council("Kent County Council", "county");
     let org = store.create_org(&draft, t).await.expect("org").id;
     for i in 0..USERS {
         store

@@ -11,7 +11,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: failing loudly is the point
 
 use chrono::Utc;
-use openwarp_core::membership::OrganisationInput;
 use openwarp_store::{AuditEntry, Store};
 use std::path::Path;
 use std::process::{Command, Output};
@@ -35,17 +34,7 @@ fn text(o: &Output) -> String {
 }
 
 async fn add_org(store: &Store, name: &str) {
-    let draft = OrganisationInput {
-        name: name.into(),
-        council_type: "district_borough".into(),
-        employers_member: true,
-        renewal_date: "2027-04-01".into(),
-        senior_officer_name: "Sam Officer".into(),
-        senior_officer_email: "sam.officer@example.gov.uk".into(),
-        ..OrganisationInput::default()
-    }
-    .validate()
-    .expect("draft");
+    let draft = openwarp_store::testing::council(name, "district_borough");
     store.create_org(&draft, Utc::now()).await.expect("org");
 }
 

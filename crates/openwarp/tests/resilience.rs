@@ -17,7 +17,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: failing loudly is the point
 
 use chrono::Utc;
-use openwarp_core::membership::OrganisationInput;
 use openwarp_core::{Email, OrgId, Role};
 use openwarp_matching::inventory::ItemFields;
 use openwarp_store::testing::TestDb;
@@ -42,17 +41,7 @@ fn nvd_year() -> Option<PathBuf> {
 }
 
 async fn council(store: &Store) -> OrgId {
-    let draft = OrganisationInput {
-        name: "Kent County Council".into(),
-        council_type: "county".into(),
-        employers_member: true,
-        renewal_date: "2027-04-01".into(),
-        senior_officer_name: "Sam Officer".into(),
-        senior_officer_email: "sam.officer@kent.gov.uk".into(),
-        ..OrganisationInput::default()
-    }
-    .validate()
-    .expect("draft");
+    let draft = openwarp_store::testing::council("Kent County Council", "county");
     store.create_org(&draft, Utc::now()).await.expect("org").id
 }
 

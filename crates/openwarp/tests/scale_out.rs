@@ -26,7 +26,6 @@
 
 use openwarp_advisory::{Parsed, SourceRecord};
 use openwarp_alerts::testing::SmtpServer;
-use openwarp_core::membership::OrganisationInput;
 use openwarp_core::{Email, Role, TlpLabel};
 use openwarp_matching::alert::{DigestFrequency, digest_period};
 use openwarp_matching::inventory::ItemFields;
@@ -53,17 +52,7 @@ async fn set_up(url: &str) {
     let store = Store::connect(url).await.expect("open");
     store.migrate().await.expect("migrate");
     let now = openwarp_store::now();
-    let draft = OrganisationInput {
-        name: "Kent County Council".into(),
-        council_type: "county".into(),
-        employers_member: true,
-        renewal_date: "2027-04-01".into(),
-        senior_officer_name: "Sam Officer".into(),
-        senior_officer_email: "sam.officer@kent.gov.uk".into(),
-        ..OrganisationInput::default()
-    }
-    .validate()
-    .expect("draft");
+    let draft = openwarp_store::testing::council("Kent County Council", "county");
     let org = store.create_org(&draft, now).await.expect("org").id;
     for i in 0..USERS {
         store

@@ -8,7 +8,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: failing loudly is the point
 
 use chrono::Utc;
-use openwarp_core::membership::OrganisationInput;
 use openwarp_matching::priority::Priority;
 use openwarp_store::{NewWebhook, SealingError, SealingKey, Store, StoreError, WebhookFormat};
 use std::path::Path;
@@ -35,15 +34,7 @@ fn text(o: &Output) -> String {
 async fn database_with_a_webhook(url: &str) -> (i64, String) {
     let store = Store::connect(url).await.expect("open");
     store.migrate().await.expect("migrate");
-    let draft = OrganisationInput {
-        name: "Kent County Council".into(),
-        council_type: "county".into(),
-        employers_member: true,
-        renewal_date: "2027-04-01".into(),
-        ..OrganisationInput::default()
-    }
-    .validate()
-    .expect("draft");
+    let draft = openwarp_store::testing::council("Kent County Council", "county");
     let org = store.create_org(&draft, Utc::now()).await.expect("org");
     let hook = store
         .add_webhook(

@@ -9,6 +9,23 @@ use crate::{Backend, Store};
 use sqlx::Connection;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// A valid member organisation to create in a test: `name`, of
+/// `council_type` (`county`, `unitary`, `district_borough`…), in the
+/// employers' body, renewing on 2027-04-01, with a senior officer named.
+pub fn council(name: &str, council_type: &str) -> openwarp_core::OrganisationDraft {
+    openwarp_core::membership::OrganisationInput {
+        name: name.into(),
+        council_type: council_type.into(),
+        employers_member: true,
+        renewal_date: "2027-04-01".into(),
+        senior_officer_name: "Sam Officer".into(),
+        senior_officer_email: "sam.officer@example.gov.uk".into(),
+        ..openwarp_core::membership::OrganisationInput::default()
+    }
+    .validate()
+    .expect("a valid organisation")
+}
+
 /// Environment variable naming a PostgreSQL superuser URL for tests.
 pub const POSTGRES_URL_VAR: &str = "OPENWARP_TEST_POSTGRES_URL";
 
