@@ -204,34 +204,37 @@ impl Store {
     /// privileges changed, so they sign in again. Their API tokens follow
     /// the new role at once (each call reads the user's current role).
     pub async fn set_user_role(&self, id: UserId, role: openwarp_core::Role) -> Result<()> {
-        on_pool!(self, |p| {
-            let mut tx = p.begin().await?;
-            let updated =
-                sqlx::query("UPDATE users SET role = $2 WHERE id = $1 AND org_id IS NOT NULL")
-                    .bind(id.0)
-                    .bind(role.as_str())
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-            if updated == 0 {
-                return Err(StoreError::NotFound("user"));
-            }
-            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-                .bind(id.0)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            Ok(())
-        })
+        self.change_user_ending_sessions(
+            "UPDATE users SET role = $2 WHERE id = $1 AND org_id IS NOT NULL",
+            id,
+            role.as_str(),
+        )
+        .await
     }
 
     /// Replace a user's password hash and end all their sessions.
     pub async fn set_password_hash(&self, id: UserId, hash: &str) -> Result<()> {
+        self.change_user_ending_sessions(
+            "UPDATE users SET password_hash = $2 WHERE id = $1",
+            id,
+            hash,
+        )
+        .await
+    }
+
+    /// Run `update` (binding `$1` = the user, `$2` = `value`) and end the
+    /// user's sessions, in one transaction; 404 when no user was updated.
+    async fn change_user_ending_sessions(
+        &self,
+        update: &'static str,
+        id: UserId,
+        value: &str,
+    ) -> Result<()> {
         on_pool!(self, |p| {
             let mut tx = p.begin().await?;
-            let updated = sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+            let updated = sqlx::query(update)
                 .bind(id.0)
-                .bind(hash)
+                .bind(value)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();

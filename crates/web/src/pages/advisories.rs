@@ -119,16 +119,7 @@ impl AdvisoryQuery {
 
     /// 1-based page number; bad values mean page 1 (and a problem).
     pub fn page(&self, problems: &mut Vec<String>) -> i64 {
-        match self.page.trim() {
-            "" => 1,
-            s => match s.parse::<i64>() {
-                Ok(n) if (1..=100_000).contains(&n) => n,
-                _ => {
-                    problems.push(format!("page: '{s}' is not a page number"));
-                    1
-                }
-            },
-        }
+        super::page_number(&self.page, problems)
     }
 }
 

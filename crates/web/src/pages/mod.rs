@@ -391,3 +391,18 @@ pub(crate) fn page_link(path: &str, raw: Option<&str>, page: i64) -> String {
         serde_urlencoded::to_string(pairs).unwrap_or_default()
     )
 }
+
+/// A paged list's `page` parameter: 1-based, empty means 1; anything else
+/// that is not a page number means page 1 and a problem to show.
+pub(crate) fn page_number(raw: &str, problems: &mut Vec<String>) -> i64 {
+    match raw.trim() {
+        "" => 1,
+        s => match s.parse::<i64>() {
+            Ok(n) if (1..=100_000).contains(&n) => n,
+            _ => {
+                problems.push(format!("page: '{s}' is not a page number"));
+                1
+            }
+        },
+    }
+}
